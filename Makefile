@@ -1,0 +1,52 @@
+# Entry points named in the README. Every target installs what it needs first.
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := help
+
+VENV ?= .venv
+PY := $(VENV)/bin/python
+ENV ?= dev
+BOOTSTRAP := $(VENV)/.installed
+
+.PHONY: help bootstrap test lint fmt typecheck synth validate plan check up down demo bench clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+$(BOOTSTRAP): pyproject.toml scripts/bootstrap.sh
+	@bash scripts/bootstrap.sh
+
+bootstrap: $(BOOTSTRAP) ## install Debian packages if missing, the venv and Python packages
+
+test: $(BOOTSTRAP) ## run lint, type checks and the whole test suite (starts and stops its servers)
+	@$(MAKE) --no-print-directory lint typecheck
+	@$(PY) -m pytest
+
+lint: $(BOOTSTRAP) ## ruff lint and format check
+	@$(VENV)/bin/ruff check .
+	@$(VENV)/bin/ruff format --check .
+
+fmt: $(BOOTSTRAP) ## format the code
+	@$(VENV)/bin/ruff format .
+	@$(VENV)/bin/ruff check --fix .
+
+typecheck: $(BOOTSTRAP) ## mypy over the whole repository
+	@$(VENV)/bin/mypy .
+
+synth: $(BOOTSTRAP) ## synthesize every environment into cdktf.out/
+	@$(PY) main.py
+
+validate: $(BOOTSTRAP) ## terraform init (provider mirror) and validate every stack
+	@$(PY) -m scripts.tf validate
+
+plan: $(BOOTSTRAP) ## offline terraform plan of ENV (default dev), with its JSON
+	@$(PY) -m scripts.tf plan --env $(ENV)
+
+up: $(BOOTSTRAP) ## start the local platform (PostgreSQL + moto_server) and write .local/platform.env
+	@$(PY) -m scripts.local_platform up
+
+down: $(BOOTSTRAP) ## stop the local platform
+	@$(PY) -m scripts.local_platform down
+
+clean: ## remove generated output (keeps the venv and .local data)
+	@rm -rf cdktf.out build
