@@ -1,0 +1,66 @@
+"""Loads an environment from `base.toml` overlaid with `<name>.toml`, and validates it."""
+
+from __future__ import annotations
+
+import tomllib
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from environments.config import EnvironmentConfig
+
+CONFIG_DIR = Path(__file__).resolve().parent
+ENVIRONMENT_NAMES: tuple[str, ...] = ("dev", "staging", "prod")
+
+
+class ConfigError(ValueError):
+    """An environment's configuration is invalid; the message names every bad field."""
+
+
+def merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    """Deep-merge two TOML documents: tables merge key by key, other values replace."""
+    merged = dict(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def _describe(error: Any) -> str:
+    location = ".".join(str(part) for part in error["loc"]) or "(environment)"
+    message = str(error["msg"]).removeprefix("Value error, ")
+    if error["type"] in {"missing", "extra_forbidden"}:
+        return f"{location}: {message}"
+    return f"{location} = {error['input']!r}: {message}"
+
+
+def parse_environment(name: str, document: dict[str, Any]) -> EnvironmentConfig:
+    """Validate one merged document; raise ConfigError naming environment, field and value."""
+    try:
+        return EnvironmentConfig.model_validate({**document, "name": name})
+    except ValidationError as exc:
+        problems = "\n  ".join(_describe(error) for error in exc.errors())
+        raise ConfigError(f"environment {name!r} is invalid:\n  {problems}") from exc
+
+
+def read_document(name: str, config_dir: Path = CONFIG_DIR) -> dict[str, Any]:
+    path = config_dir / f"{name}.toml"
+    if not path.is_file():
+        known = sorted(p.stem for p in config_dir.glob("*.toml") if p.stem != "base")
+        raise ConfigError(f"environment {name!r} has no {path.name}; known: {', '.join(known)}")
+    base = tomllib.loads((config_dir / "base.toml").read_text())
+    return merge(base, tomllib.loads(path.read_text()))
+
+
+@cache
+def load_environment(name: str) -> EnvironmentConfig:
+    """The validated configuration of environment `name` (dev, staging, prod)."""
+    return parse_environment(name, read_document(name))
+
+
+def load_all() -> list[EnvironmentConfig]:
+    return [load_environment(name) for name in ENVIRONMENT_NAMES]
