@@ -7,6 +7,8 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 ENV ?= dev
 BOOTSTRAP := $(VENV)/.installed
+# jsii warns on every start that Node 20 is past end of life; it is only a warning.
+export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 
 .PHONY: help bootstrap test lint fmt typecheck synth validate plan check up down demo bench clean
 

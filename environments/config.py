@@ -78,9 +78,7 @@ class AppConfig(_Frozen):
     @model_validator(mode="after")
     def _sizes(self) -> AppConfig:
         if self.min_size > self.max_size:
-            raise ValueError(
-                f"min_size ({self.min_size}) must be <= max_size ({self.max_size})"
-            )
+            raise ValueError(f"min_size ({self.min_size}) must be <= max_size ({self.max_size})")
         if not self.min_size <= self.desired_capacity <= self.max_size:
             raise ValueError(
                 f"desired_capacity ({self.desired_capacity}) must lie between min_size "
@@ -123,6 +121,7 @@ class EnvironmentConfig(_Frozen):
     """One environment: where it runs, its network, its edge and the sizing of each app."""
 
     name: str
+    account_id: Annotated[str, Field(pattern=r"^\d{12}$")]
     region: str
     availability_zones: Annotated[list[str], Field(min_length=1, max_length=6)]
     vpc_cidr: ipaddress.IPv4Network
@@ -220,6 +219,12 @@ class EnvironmentConfig(_Frozen):
                         raise ValueError(f"{field}: {cidr} overlaps {other} of {other_field}")
                 seen.append((field, cidr))
         return self
+
+    @property
+    def partition(self) -> str:
+        if self.region.startswith("cn-"):
+            return "aws-cn"
+        return "aws-us-gov" if self.region.startswith("us-gov-") else "aws"
 
     @property
     def stack_id(self) -> str:

@@ -1,0 +1,72 @@
+"""Settings of a synth run, from `PLATFORM_*` environment variables.
+
+`target` says where the synthesized configuration will be planned or applied:
+- `offline` (default): no AWS account; every provider endpoint points at a closed loopback
+  port, so `terraform plan` works without credentials and no call can leave the machine;
+- `emulator`: the local AWS emulator (`moto_server`) at `aws_endpoint_url`;
+- `aws`: a real account with the credentials of the caller (CI uses OIDC role assumption).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+# A TCP port nothing listens on: an accidental API call fails at once, on this machine.
+OFFLINE_ENDPOINT = "http://127.0.0.1:9"
+MIRROR_CANDIDATES: tuple[Path, ...] = (
+    Path("/opt/tf-plugins"),
+    Path("/usr/local/share/terraform/plugins"),
+    Path("/usr/share/terraform/plugins"),
+    Path.home() / ".terraform.d" / "plugins",
+    Path.home() / ".local" / "share" / "terraform" / "plugins",
+)
+PROVIDER_SOURCE = Path("registry.terraform.io") / "hashicorp" / "aws"
+
+
+class PlatformSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="PLATFORM_", frozen=True, extra="ignore")
+
+    target: Literal["offline", "emulator", "aws"] = "offline"
+    backend: Literal["local", "s3"] | None = None
+    aws_endpoint_url: str = "http://127.0.0.1:5055"
+    out_dir: Path = REPO_ROOT / "cdktf.out"
+    state_dir: Path = REPO_ROOT / ".local" / "state"
+    build_dir: Path = REPO_ROOT / "build"
+    tf_provider_mirror: Path | None = None
+
+    @model_validator(mode="after")
+    def _backend_default(self) -> PlatformSettings:
+        if self.backend is None:
+            object.__setattr__(self, "backend", "s3" if self.target == "aws" else "local")
+        return self
+
+    @property
+    def endpoint(self) -> str | None:
+        """Where every AWS API call of the provider goes; None means the real AWS."""
+        return {"offline": OFFLINE_ENDPOINT, "emulator": self.aws_endpoint_url}.get(self.target)
+
+
+def find_provider_mirror(explicit: Path | None = None) -> Path:
+    """The filesystem mirror that holds registry.terraform.io/hashicorp/aws.
+
+    Order: PLATFORM_TF_PROVIDER_MIRROR, then the usual plugin directories; the first that
+    holds the AWS provider wins. Raises with every place looked at when none does.
+    """
+    candidates = [explicit] if explicit else list(MIRROR_CANDIDATES)
+    for candidate in candidates:
+        if (candidate / PROVIDER_SOURCE).is_dir():
+            return candidate
+    looked = ", ".join(str(c) for c in candidates)
+    hint = "set PLATFORM_TF_PROVIDER_MIRROR to the directory that holds " + str(PROVIDER_SOURCE)
+    raise FileNotFoundError(
+        f"no Terraform provider mirror with {PROVIDER_SOURCE} in: {looked}; {hint}"
+    )
+
+
+def load_settings() -> PlatformSettings:
+    return PlatformSettings()
