@@ -1,0 +1,79 @@
+"""Settings of the usage aggregation job, read from the environment the construct sets."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+DEFAULT_NEXT_DAY_MINUTES = 15
+_ACCOUNT = re.compile(r"\d{12}")
+_REGION = re.compile(r"[a-z]{2}(-[a-z]+)+-\d")
+_DOMAIN = re.compile(r"([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}")
+
+
+class SettingsError(ValueError):
+    """An environment variable is missing or invalid; the message names it."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Where the job reads and writes.
+
+    `next_day_minutes`: files of the next day's prefix whose name says they end at most
+    this many minutes after midnight are read too (entries of requests that started before
+    midnight are written just after it). Requests longer than that, such as WebSocket
+    connections open across midnight, are logged later and missed; raise it to cover them.
+    """
+
+    platform_domain: str
+    log_bucket: str
+    document_bucket: str = ""
+    log_prefix: str = ""
+    log_account_id: str | None = None
+    log_region: str | None = None
+    next_day_minutes: int = DEFAULT_NEXT_DAY_MINUTES
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if environ is None else environ
+        domain = _required(env, "PLATFORM_DOMAIN").lower().rstrip(".")
+        if not _DOMAIN.fullmatch(domain):
+            raise SettingsError(f"PLATFORM_DOMAIN must be a DNS name, got {domain!r}")
+        prefix = env.get("ALB_LOG_PREFIX", "").strip("/")
+        account = env.get("ALB_LOG_ACCOUNT_ID") or None
+        if account is not None and not _ACCOUNT.fullmatch(account):
+            raise SettingsError(f"ALB_LOG_ACCOUNT_ID must be 12 digits, got {account!r}")
+        region = env.get("ALB_LOG_REGION") or None
+        if region is not None and not _REGION.fullmatch(region):
+            raise SettingsError(
+                f"ALB_LOG_REGION must be a region such as eu-west-1, got {region!r}"
+            )
+        return cls(
+            platform_domain=domain,
+            log_bucket=_required(env, "LOG_BUCKET"),
+            document_bucket=env.get("DOCUMENT_BUCKET", ""),
+            log_prefix=f"{prefix}/" if prefix else "",
+            log_account_id=account,
+            log_region=region,
+            next_day_minutes=_minutes(env.get("USAGE_NEXT_DAY_MINUTES")),
+        )
+
+
+def _required(env: Mapping[str, str], name: str) -> str:
+    value = env.get(name, "").strip()
+    if not value:
+        raise SettingsError(f"{name} must be set")
+    return value
+
+
+def _minutes(value: str | None) -> int:
+    if value is None or not value.strip():
+        return DEFAULT_NEXT_DAY_MINUTES
+    if not value.strip().isdigit() or int(value) > 24 * 60:
+        raise SettingsError(
+            f"USAGE_NEXT_DAY_MINUTES must be a whole number of minutes from 0 to 1440, "
+            f"got {value!r}"
+        )
+    return int(value)

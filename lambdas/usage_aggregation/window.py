@@ -1,0 +1,79 @@
+"""Which UTC day an invocation aggregates: the day before a scheduled event, or a given date."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from datetime import UTC, date, datetime, timedelta
+
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+DATE_FORMAT = "YYYY-MM-DD"
+
+
+class InvalidEventError(ValueError):
+    """The event names no day the job can aggregate; the message says which field and why."""
+
+
+def day_window(day: date) -> tuple[datetime, datetime]:
+    """The half-open UTC window [start, end) of a day."""
+    start = datetime(day.year, day.month, day.day, tzinfo=UTC)
+    return start, start + timedelta(days=1)
+
+
+def usage_day(event: object, now: datetime | None = None) -> date:
+    """The UTC day to aggregate.
+
+    `{"date": "YYYY-MM-DD"}` names it (a backfill; it must be over by `now`); an EventBridge
+    scheduled event means the full UTC day before its `time`. The host's time zone plays no
+    part: every value is parsed and compared in UTC.
+    """
+    if not isinstance(event, Mapping):
+        raise InvalidEventError(
+            f'event must be an object: {{"date": "{DATE_FORMAT}"}} or an EventBridge '
+            f"scheduled event, got {type(event).__name__}"
+        )
+    if "date" in event:
+        return _backfill_day(event["date"], now or datetime.now(UTC))
+    if event.get("detail-type") == "Scheduled Event" or "time" in event:
+        return _scheduled_day(event.get("time"))
+    raise InvalidEventError(
+        f'event must be {{"date": "{DATE_FORMAT}"}} or an EventBridge scheduled event with '
+        f"'time', got keys {sorted(str(key) for key in event)}"
+    )
+
+
+def _backfill_day(value: object, now: datetime) -> date:
+    if not isinstance(value, str) or not _DATE.fullmatch(value):
+        raise InvalidEventError(f"'date' must be a string formatted {DATE_FORMAT}, got {value!r}")
+    try:
+        day = date.fromisoformat(value)
+    except ValueError as error:
+        raise InvalidEventError(
+            f"'date' must be a calendar day formatted {DATE_FORMAT}, got {value!r}: {error}"
+        ) from error
+    today = now.astimezone(UTC).date()
+    if day >= today:
+        raise InvalidEventError(
+            f"'date' must be a UTC day that is over (before {today.isoformat()}), got {value!r}"
+        )
+    return day
+
+
+def _scheduled_day(value: object) -> date:
+    if not isinstance(value, str):
+        raise InvalidEventError(
+            f"'time' of a scheduled event must be an RFC 3339 timestamp such as "
+            f"2026-12-01T00:05:00Z, got {value!r}"
+        )
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError as error:
+        raise InvalidEventError(
+            f"'time' of a scheduled event must be an RFC 3339 timestamp such as "
+            f"2026-12-01T00:05:00Z, got {value!r}"
+        ) from error
+    if moment.tzinfo is None:
+        raise InvalidEventError(
+            f"'time' of a scheduled event must carry a UTC offset or Z, got {value!r}"
+        )
+    return moment.astimezone(UTC).date() - timedelta(days=1)
