@@ -1,0 +1,1 @@
+"""Building blocks of the local platform (scripts/local_platform.py)."""

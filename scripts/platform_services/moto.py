@@ -1,0 +1,98 @@
+"""`moto_server` on loopback, started in its own session with a pid file and a log."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+from scripts.platform_services.settings import LOOPBACK
+
+READY_TIMEOUT_SECONDS = 30
+STOP_TIMEOUT_SECONDS = 10
+_PROBE_PATH = "/moto-api/data.json"
+
+
+class MotoError(RuntimeError):
+    """moto_server could not be started or stopped."""
+
+
+@dataclass(frozen=True)
+class MotoServer:
+    binary: Path
+    port: int
+    pid_file: Path
+    log_file: Path
+
+    @property
+    def endpoint(self) -> str:
+        return f"http://{LOOPBACK}:{self.port}"
+
+    def answers(self) -> bool:
+        """Whether a moto server answers on the port (ours or one started by someone else)."""
+        try:
+            with urllib.request.urlopen(self.endpoint + _PROBE_PATH, timeout=2) as response:
+                return bool(response.status == 200)
+        except (urllib.error.URLError, OSError):
+            return False
+
+    def own_pid(self) -> int | None:
+        """The pid in our pid file if that process is alive and is a moto_server."""
+        try:
+            pid = int(self.pid_file.read_text().strip())
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+        except (OSError, ValueError):
+            return None
+        return pid if b"moto_server" in cmdline else None
+
+    def start(self) -> None:
+        with self.log_file.open("ab") as log:
+            process = subprocess.Popen(
+                [str(self.binary), "-H", LOOPBACK, "-p", str(self.port)],
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        self.pid_file.write_text(f"{process.pid}\n")
+        deadline = time.monotonic() + READY_TIMEOUT_SECONDS
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                self.pid_file.unlink(missing_ok=True)
+                raise MotoError(
+                    f"moto_server exited with {process.returncode} on port {self.port}; "
+                    f"see {self.log_file}"
+                )
+            if self.answers():
+                return
+            time.sleep(0.2)
+        self.stop()
+        raise MotoError(f"moto_server did not answer on {self.endpoint} within 30 s")
+
+    def stop(self) -> bool:
+        """Stop our moto_server; False when there was none to stop."""
+        pid = self.own_pid()
+        self.pid_file.unlink(missing_ok=True)
+        if pid is None:
+            return False
+        os.killpg(pid, signal.SIGTERM)
+        deadline = time.monotonic() + STOP_TIMEOUT_SECONDS
+        while time.monotonic() < deadline:
+            if not Path(f"/proc/{pid}").exists() or _is_zombie(pid):
+                return True
+            time.sleep(0.1)
+        os.killpg(pid, signal.SIGKILL)
+        return True
+
+
+def _is_zombie(pid: int) -> bool:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return True
+    return fields[0] == "Z"
