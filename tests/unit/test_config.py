@@ -1,0 +1,146 @@
+"""Environment configuration: every invalid value fails with environment, field and value."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from environments import ENVIRONMENT_NAMES, ConfigError, load_environment, parse_environment
+from environments.loader import read_document
+
+
+def with_change(path: str, value: Any, env: str = "dev") -> dict[str, Any]:
+    document = read_document(env)
+    node = document
+    *parents, leaf = path.split(".")
+    for part in parents:
+        node = node.setdefault(part, {})
+    if value is DELETE:
+        node.pop(leaf)
+    else:
+        node[leaf] = value
+    return document
+
+
+DELETE = object()
+
+INVALID = [
+    pytest.param(
+        "vpc_cidr",
+        "10.20.0.1/16",
+        ["vpc_cidr", "'10.20.0.1/16'", "IPv4 network"],
+        id="bad-cidr-host-bits",
+    ),
+    pytest.param("vpc_cidr", "10.300.0.0/16", ["vpc_cidr", "'10.300.0.0/16'"], id="bad-cidr"),
+    pytest.param(
+        "apps.crm.min_size",
+        5,
+        ["apps.crm", "min_size (5) must be <= max_size (2)"],
+        id="min-greater-than-max",
+    ),
+    pytest.param(
+        "apps.hr.listener_priority",
+        10,
+        ["apps", "duplicate listener_priority 10", "'crm'", "'hr'"],
+        id="duplicate-priority",
+    ),
+    pytest.param(
+        "apps.payroll",
+        {"listener_priority": 60},
+        ["apps", "unknown app 'payroll'", "allowed: crm, hr, accounting"],
+        id="unknown-app",
+    ),
+    pytest.param(
+        "availability_zones",
+        [],
+        ["availability_zones", "[]", "at least 1 item"],
+        id="empty-az-list",
+    ),
+    pytest.param(
+        "availability_zones",
+        ["us-east-1a", "us-east-1b"],
+        ["availability_zones", "'us-east-1a' is not a zone of region 'eu-west-1'"],
+        id="az-outside-region",
+    ),
+    pytest.param(
+        "app_subnet_cidrs",
+        ["10.99.0.0/24", "10.20.12.0/23"],
+        ["app_subnet_cidrs", "10.99.0.0/24 is not inside vpc_cidr 10.20.0.0/16"],
+        id="subnet-outside-vpc",
+    ),
+    pytest.param(
+        "data_subnet_cidrs",
+        ["10.20.0.0/24", "10.20.21.0/24"],
+        ["data_subnet_cidrs", "10.20.0.0/24 overlaps 10.20.0.0/24 of public_subnet_cidrs"],
+        id="overlapping-subnets",
+    ),
+    pytest.param(
+        "public_subnet_cidrs",
+        ["10.20.0.0/24"],
+        ["public_subnet_cidrs", "1 CIDRs for 2 availability zones"],
+        id="subnet-count-mismatch",
+    ),
+    pytest.param(
+        "log_retention_days",
+        10,
+        ["log_retention_days = 10", "must be one of 1, 3, 5"],
+        id="retention-not-allowed",
+    ),
+    pytest.param(
+        "nat_gateways",
+        "two",
+        ["nat_gateways = 'two'", "'single' or 'per_az'"],
+        id="nat-policy-unknown",
+    ),
+    pytest.param(
+        "apps.crm.instance_type",
+        "huge",
+        ["apps.crm.instance_type = 'huge'", "EC2 instance type"],
+        id="bad-instance-type",
+    ),
+    pytest.param(
+        "apps.crm.desired_capacity",
+        9,
+        ["apps.crm", "desired_capacity (9)"],
+        id="desired-outside-range",
+    ),
+    pytest.param("region", "Europe", ["region = 'Europe'", "AWS region"], id="bad-region"),
+    pytest.param("account_id", "12345", ["account_id = '12345'", "^\\d{12}$"], id="bad-account"),
+    pytest.param(
+        "domain_name", "Not A Domain", ["domain_name = 'Not A Domain'", "DNS name"], id="bad-domain"
+    ),
+    pytest.param("apps.crm.surprise", 1, ["apps.crm.surprise", "Extra inputs"], id="unknown-field"),
+    pytest.param("state_bucket", DELETE, ["state_bucket", "Field required"], id="missing-field"),
+]
+
+
+@pytest.mark.parametrize(("path", "value", "expected"), INVALID)
+def test_config_invalid_value_fails_naming_environment_field_and_value(
+    path: str, value: Any, expected: list[str]
+) -> None:
+    with pytest.raises(ConfigError) as raised:
+        parse_environment("dev", with_change(path, value))
+    message = str(raised.value)
+    assert message.startswith("environment 'dev' is invalid:")
+    for fragment in expected:
+        assert fragment in message, f"{fragment!r} not in {message!r}"
+
+
+@pytest.mark.parametrize("env", ENVIRONMENT_NAMES)
+def test_config_checked_in_environments_are_valid(env: str) -> None:
+    config = load_environment(env)
+    assert config.stack_id == f"platform-{env}"
+    assert config.state_key == f"platform/{env}/terraform.tfstate"
+
+
+def test_config_unknown_environment_lists_known_ones() -> None:
+    with pytest.raises(ConfigError, match="'qa' has no qa.toml; known: dev, prod, staging"):
+        read_document("qa")
+
+
+def test_config_prod_protects_data_and_dev_does_not() -> None:
+    dev, prod = load_environment("dev"), load_environment("prod")
+    assert prod.database.deletion_protection and prod.database.multi_az
+    assert prod.nat_gateways == "per_az" and len(prod.availability_zones) == 3
+    assert not dev.database.deletion_protection and dev.nat_gateways == "single"
