@@ -27,8 +27,9 @@ logger = Logger(child=True)
 APPS = ("crm", "hr", "accounting", "inventory", "affiliate")
 METRICS = ("requests", "errors_5xx", "bytes_in", "bytes_out", "blocked")
 REQUESTS, ERRORS_5XX, BYTES_IN, BYTES_OUT, BLOCKED = range(len(METRICS))
-ENTRIES = len(METRICS)  # one more slot per counter list: every entry attributed to it
-ENTRY_TYPES = ("https", "h2", "http", "wss", "ws", "grpcs")  # most frequent first
+OTHER = len(METRICS)  # one more slot per counter list: entries neither forwarded nor blocked
+SLOTS = OTHER + 1
+ENTRY_TYPES = frozenset((b"http", b"https", b"h2", b"grpcs", b"ws", b"wss"))
 
 # Why an entry was not attributed, as the summary names it.
 APEX = "apex"
@@ -44,7 +45,6 @@ CHUNK_BYTES = 1 << 20
 MALFORMED_LINES_LOGGED = 20
 TARGET_CACHE_LIMIT = 10_000
 
-_TYPE_PREFIXES = tuple(kind.encode() + b" " for kind in ENTRY_TYPES)
 _APP_BY_SEGMENT = {app: app for app in APPS}
 # "METHOD scheme://authority/first-segment": the segment ends at / ? # ; or a space.
 _REQUEST = re.compile(rb"\S+ [A-Za-z][A-Za-z0-9+.-]*://([^/ ]*)(?:/([^/?#; ]*))?")
@@ -176,7 +176,7 @@ class AlbUsage:
         self.active_tenants = dict(active_tenants)
         self.inactive_tenants = frozenset(inactive_tenants) - self.active_tenants.keys()
         self.counters: dict[tuple[str, str], list[int]] = {}
-        self._unattributed = {reason: [0] * (ENTRIES + 1) for reason in UNATTRIBUTED_REASONS}
+        self._unattributed = {reason: [0] * SLOTS for reason in UNATTRIBUTED_REASONS}
         self._summary = UsageSummary()
         self._day = day.isoformat().encode()
         self._seen: set[bytes] = set()
@@ -190,14 +190,14 @@ class AlbUsage:
     def summary(self) -> UsageSummary:
         summary = self._summary
         summary.unattributed = Counter(
-            {reason: values[ENTRIES] for reason, values in self._unattributed.items()}
+            {
+                reason: values[REQUESTS] + values[BLOCKED] + values[OTHER]
+                for reason, values in self._unattributed.items()
+            }
         )
-        summary.entries = sum(values[ENTRIES] for values in self.counters.values()) + sum(
-            summary.unattributed.values()
-        )
-        summary.not_forwarded = sum(
-            values[ENTRIES] - values[REQUESTS] - values[BLOCKED]
-            for values in self.counters.values()
+        summary.not_forwarded = sum(values[OTHER] for values in self.counters.values())
+        summary.entries = sum(summary.unattributed.values()) + sum(
+            values[REQUESTS] + values[BLOCKED] + values[OTHER] for values in self.counters.values()
         )
         return summary
 
@@ -232,7 +232,7 @@ class AlbUsage:
         targets = self._targets
         target_of = self._target
         timestamp_match = _TIMESTAMP.fullmatch
-        types = _TYPE_PREFIXES
+        types = ENTRY_TYPES
         day = self._day
         malformed: list[int] = []
         lineno = outside = duplicates = 0
@@ -246,16 +246,17 @@ class AlbUsage:
                     tail = parts[10].split()
                     created = tail[1] if len(tail) == 2 else b""
                 else:
-                    fields = _slow_fields(line)
-                    if fields is None:
+                    slow = _slow_fields(line)
+                    if slow is None:
                         if line.strip():
                             malformed.append(lineno)
                         continue
-                    head, request, trace, created, actions = fields
-                if head.count(b" ") != 12 or not head.startswith(types):
+                    head, request, trace, created, actions = slow
+                fields = head.split(b" ")
+                if len(fields) != 13 or fields[0] not in types:
                     malformed.append(lineno)
                     continue
-                _, status, _, received, sent, _ = head.rsplit(b" ", 5)
+                status, received, sent = fields[8], fields[10], fields[11]
                 try:
                     bytes_in = int(received)
                     bytes_out = int(sent)
@@ -287,7 +288,6 @@ class AlbUsage:
                 values = targets.get(prefix)
                 if values is None:
                     values = target_of(prefix)
-                values[ENTRIES] += 1
                 if b"forward" in actions:
                     values[REQUESTS] += 1
                     if status[:1] == b"5":
@@ -296,6 +296,8 @@ class AlbUsage:
                     values[BYTES_OUT] += bytes_out
                 elif actions.endswith(b"waf"):
                     values[BLOCKED] += 1
+                else:
+                    values[OTHER] += 1
 
         summary = self._summary
         summary.lines += lineno
@@ -321,7 +323,7 @@ class AlbUsage:
         if tenant is None or app is None:
             values = self._unattributed[reason]
         else:
-            values = self.counters.get((tenant, app)) or [0] * (ENTRIES + 1)
+            values = self.counters.get((tenant, app)) or [0] * SLOTS
             self.counters[(tenant, app)] = values
         self._targets[prefix] = values
         return values
