@@ -8,7 +8,7 @@ PY := $(VENV)/bin/python
 ENV ?= dev
 BOOTSTRAP := $(VENV)/.installed
 # jsii warns on every start that Node 20 is past end of life; it is only a warning.
-export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 
 .PHONY: help bootstrap test lint fmt typecheck synth validate plan check up down demo bench clean
 

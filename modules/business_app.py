@@ -51,7 +51,7 @@ from modules.alarms import create_alarms
 from modules.dashboard_bodies import AlarmSpec, app_dashboard
 from modules.database import POSTGRES_PORT, PostgresDatabase, PostgresDatabaseProps
 from modules.naming import Naming
-from policies import infra_iam
+from policies import infra_iam, s3_policies
 
 APP_PORT = 8080
 # Amazon Linux 2023, resolved by EC2 at launch from the public SSM parameter: no AMI lookup
@@ -83,6 +83,8 @@ class BusinessAppProps:
     kms_key_arn: str
     logs_kms_key_arn: str
     alarm_topic_arn: str
+    document_bucket_arn: str
+    storage_kms_key_arn: str
     authentication: CognitoAuthentication | None = None
     ami_ssm_parameter: str = DEFAULT_AMI_PARAMETER
 
@@ -323,7 +325,12 @@ class BusinessApp(Construct):
             "InstancePolicy",
             role=self.role.id,
             policy=Fn.jsonencode(
-                infra_iam.document(*infra_iam.instance_role_statements(app, log_group.arn))
+                infra_iam.document(
+                    *infra_iam.instance_role_statements(app, log_group.arn),
+                    *s3_policies.app_document_statements(
+                        props.document_bucket_arn, app, props.storage_kms_key_arn
+                    ),
+                )
             ),
         )
         profile = IamInstanceProfile(

@@ -62,10 +62,14 @@ class Naming:
     def db_identifier(self, database: str) -> str:
         return self.name(database, "db", limit=DB_IDENTIFIER_MAX)
 
-    def bucket(self, purpose: str) -> str:
-        """Bucket names are global: a digest of the domain keeps two platforms apart."""
+    def globally_unique(self, purpose: str, limit: int = BUCKET_NAME_MAX) -> str:
+        """For names shared by every AWS account (buckets, Cognito domains): a digest of the
+        domain keeps two platforms with the same prefix apart."""
         suffix = hashlib.sha256(f"{self.domain_name}/{self.base}".encode()).hexdigest()[:8]
-        return _fit(f"{self.base}-{purpose}-{suffix}", BUCKET_NAME_MAX)
+        return _fit(f"{self.base}-{purpose}-{suffix}", limit)
+
+    def bucket(self, purpose: str) -> str:
+        return self.globally_unique(purpose, BUCKET_NAME_MAX)
 
     def log_group(self, *parts: str) -> str:
         return "/" + "/".join((self.prefix, self.environment, *parts))

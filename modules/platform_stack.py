@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from cdktf import TerraformOutput, TerraformStack
+from cdktf import Fn, TerraformOutput, TerraformStack
+from cdktf_cdktf_provider_aws.cloudwatch_dashboard import CloudwatchDashboard
 from cdktf_cdktf_provider_aws.security_group import SecurityGroup
 from cdktf_cdktf_provider_aws.vpc_security_group_egress_rule import VpcSecurityGroupEgressRule
 from constructs import Construct
@@ -12,16 +13,26 @@ from environments.settings import PlatformSettings
 from modules.alarm_topic import AlarmTopic, AlarmTopicProps
 from modules.aws_provider import configure_backend, configure_provider
 from modules.business_app import BusinessApp, BusinessAppProps
+from modules.cache import Cache, CacheProps
+from modules.dashboard_bodies import platform_dashboard
+from modules.document_bucket import DocumentBucket, DocumentBucketProps
 from modules.edge import Edge, EdgeProps
+from modules.identity import Identity, IdentityProps
 from modules.kms import KeysProps, PlatformKeys
 from modules.log_bucket import LogBucket, LogBucketProps
 from modules.naming import Naming
 from modules.network import Network, NetworkProps
+from modules.platform_core import METRICS_NAMESPACE, PlatformCore, PlatformCoreProps
+from scripts.package_lambdas import Packages
 
 
 class PlatformStack(TerraformStack):
     def __init__(
-        self, scope: Construct, config: EnvironmentConfig, settings: PlatformSettings
+        self,
+        scope: Construct,
+        config: EnvironmentConfig,
+        settings: PlatformSettings,
+        packages: Packages,
     ) -> None:
         super().__init__(scope, config.stack_id)
         naming = Naming.for_environment(config)
@@ -30,16 +41,28 @@ class PlatformStack(TerraformStack):
 
         keys = PlatformKeys(self, "Keys", KeysProps(config=config, naming=naming))
         logs = LogBucket(self, "LogBucket", LogBucketProps(config=config, naming=naming))
+        documents = DocumentBucket(
+            self,
+            "DocumentBucket",
+            DocumentBucketProps(
+                naming=naming,
+                kms_key_arn=keys.storage.arn,
+                access_log_bucket=logs.name,
+                force_destroy=config.name == "dev",
+            ),
+        )
         alarms = AlarmTopic(
             self,
             "Alarms",
             AlarmTopicProps(naming=naming, kms_key_arn=keys.data.arn, email=config.alarm_email),
         )
+
         network = Network(
             self,
             "Network",
             NetworkProps(config=config, naming=naming, logs_kms_key_arn=keys.logs.arn),
         )
+        app_subnet_ids = [subnet.id for subnet in network.app_subnets]
         edge = Edge(
             self,
             "Edge",
@@ -48,28 +71,15 @@ class PlatformStack(TerraformStack):
                 naming=naming,
                 vpc_id=network.vpc.id,
                 public_subnet_ids=[subnet.id for subnet in network.public_subnets],
-                log_bucket_name=logs.bucket.bucket,
+                log_bucket_name=logs.name,
                 logs_kms_key_arn=keys.logs.arn,
             ),
         )
-        self.lambda_security_group = SecurityGroup(
-            self,
-            "LambdaSecurityGroup",
-            name=naming.name("lambdas"),
-            description="Platform Lambda functions: no ingress; HTTPS and PostgreSQL out",
-            vpc_id=network.vpc.id,
+        lambdas = self._lambda_security_group(config, naming, network.vpc.id)
+        identity = Identity(self, "Identity", IdentityProps(config=config, naming=naming))
+        authentication = (
+            identity.alb_authentication() if config.cognito.authenticate_alb_rules else None
         )
-        for port in (443, 5432):
-            VpcSecurityGroupEgressRule(
-                self,
-                f"LambdaEgress{port}",
-                security_group_id=self.lambda_security_group.id,
-                description=f"Lambda to port {port}",
-                ip_protocol="tcp",
-                from_port=port,
-                to_port=port,
-                cidr_ipv4="0.0.0.0/0" if port == 443 else str(config.vpc_cidr),
-            )
 
         self.apps = {
             app: BusinessApp(
@@ -80,20 +90,99 @@ class PlatformStack(TerraformStack):
                     naming=naming,
                     app=app,
                     vpc_id=network.vpc.id,
-                    app_subnet_ids=[subnet.id for subnet in network.app_subnets],
+                    app_subnet_ids=app_subnet_ids,
                     alb_security_group_id=edge.security_group.id,
                     alb_arn_suffix=edge.alb.arn_suffix,
                     https_listener_arn=edge.https_listener.arn,
-                    lambda_security_group_id=self.lambda_security_group.id,
+                    lambda_security_group_id=lambdas.id,
                     db_subnet_group_name=network.db_subnet_group.name,
                     kms_key_arn=keys.data.arn,
                     logs_kms_key_arn=keys.logs.arn,
                     alarm_topic_arn=alarms.topic.arn,
+                    document_bucket_arn=documents.arn,
+                    storage_kms_key_arn=keys.storage.arn,
+                    authentication=authentication,
                 ),
             )
             for app in APP_NAMES
         }
+        Cache(
+            self,
+            "Cache",
+            CacheProps(
+                config=config,
+                naming=naming,
+                vpc_id=network.vpc.id,
+                subnet_group_name=network.cache_subnet_group.name,
+                client_security_group_ids={
+                    "lambdas": lambdas.id,
+                    **{app: self.apps[app].security_group.id for app in APP_NAMES},
+                },
+                kms_key_arn=keys.data.arn,
+                logs_kms_key_arn=keys.logs.arn,
+            ),
+        )
+        core = PlatformCore(
+            self,
+            "Core",
+            PlatformCoreProps(
+                config=config,
+                naming=naming,
+                packages=packages,
+                vpc_id=network.vpc.id,
+                app_subnet_ids=app_subnet_ids,
+                lambda_security_group_id=lambdas.id,
+                db_subnet_group_name=network.db_subnet_group.name,
+                data_kms_key_arn=keys.data.arn,
+                logs_kms_key_arn=keys.logs.arn,
+                storage_kms_key_arn=keys.storage.arn,
+                alarm_topic_arn=alarms.topic.arn,
+                app_databases={app: self.apps[app].database.instance for app in APP_NAMES},
+                document_bucket_name=documents.name,
+                document_bucket_arn=documents.arn,
+                log_bucket_name=logs.name,
+                log_bucket_arn=logs.arn,
+                web_acl_arn=edge.web_acl.arn,
+                identity=identity,
+            ),
+        )
+        CloudwatchDashboard(
+            self,
+            "PlatformDashboard",
+            dashboard_name=naming.name("platform"),
+            dashboard_body=Fn.jsonencode(
+                platform_dashboard(
+                    config.region, edge.alb.arn_suffix, list(APP_NAMES), METRICS_NAMESPACE
+                )
+            ),
+        )
 
         TerraformOutput(self, "alb_dns_name", value=edge.alb.dns_name)
         TerraformOutput(self, "zone_name_servers", value=edge.zone.name_servers)
-        TerraformOutput(self, "log_bucket", value=logs.bucket.bucket)
+        TerraformOutput(self, "log_bucket", value=logs.name)
+        TerraformOutput(self, "document_bucket", value=documents.name)
+        TerraformOutput(self, "control_plane_url", value=core.api.url)
+        TerraformOutput(self, "user_pool_id", value=identity.user_pool.id)
+
+    def _lambda_security_group(
+        self, config: EnvironmentConfig, naming: Naming, vpc_id: str
+    ) -> SecurityGroup:
+        group = SecurityGroup(
+            self,
+            "LambdaSecurityGroup",
+            name=naming.name("lambdas"),
+            description="Platform Lambda functions: no ingress; HTTPS and PostgreSQL out",
+            vpc_id=vpc_id,
+        )
+        for port in (443, 5432):
+            VpcSecurityGroupEgressRule(
+                self,
+                f"LambdaEgress{port}",
+                security_group_id=group.id,
+                description=f"Lambda to port {port}",
+                ip_protocol="tcp",
+                from_port=port,
+                to_port=port,
+                cidr_ipv4="0.0.0.0/0" if port == 443 else str(config.vpc_cidr),
+            )
+        return group

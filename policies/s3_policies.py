@@ -49,3 +49,43 @@ def log_bucket_policy(
             "Condition": {"StringEquals": {"aws:SourceAccount": account_id}},
         },
     )
+
+
+def document_bucket_policy(bucket_arn: str) -> Document:
+    return document(deny_insecure_transport(bucket_arn))
+
+
+def tenant_app_prefix(app: str) -> str:
+    """Objects of one app for every tenant: `tenants/<tenant_id>/<app>/...`."""
+    return f"tenants/*/{app}/"
+
+
+def app_document_statements(bucket_arn: str, app: str, kms_key_arn: str) -> list[Statement]:
+    """An app's instances read and write its own prefix of every tenant, and nothing else.
+
+    The tenant boundary inside the prefix is the app's to enforce (it knows the signed-in
+    tenant); IAM keeps each app out of the other apps' documents and the platform's files.
+    """
+    prefix = tenant_app_prefix(app)
+    return [
+        {
+            "Sid": "ListOwnAppPrefixes",
+            "Effect": "Allow",
+            "Action": ["s3:ListBucket"],
+            "Resource": [bucket_arn],
+            "Condition": {"StringLike": {"s3:prefix": [f"{prefix}*"]}},
+        },
+        {
+            "Sid": "ReadWriteOwnAppObjects",
+            "Effect": "Allow",
+            "Action": ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
+            "Resource": [f"{bucket_arn}/{prefix}*"],
+        },
+        {
+            "Sid": "UseDocumentKeyThroughS3",
+            "Effect": "Allow",
+            "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
+            "Resource": [kms_key_arn],
+            "Condition": {"StringLike": {"kms:ViaService": "s3.*.amazonaws.com"}},
+        },
+    ]

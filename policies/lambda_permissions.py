@@ -1,0 +1,81 @@
+"""What each platform function may do beyond the basics every function gets.
+
+Pure functions over `policies.iam` builders; each names only the resources it needs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from policies import iam
+
+REPORTS_PREFIX = "reports/usage/"
+TENANTS_PREFIX = "tenants/"
+ALB_LOGS_PREFIX = "AWSLogs/"
+
+
+def put_platform_events(event_bus_arn: str) -> list[iam.Statement]:
+    return [iam.allow(["events:PutEvents"], [event_bus_arn], sid="PublishPlatformEvents")]
+
+
+def rls_rollout(owner_secret_arns: Sequence[str], data_key_arn: str) -> list[iam.Statement]:
+    """The rollout connects as each database's owner (the RDS-managed master secret)."""
+    return [
+        *iam.secrets_read(owner_secret_arns, sid="ReadOwnerSecrets"),
+        *iam.kms_decrypt(data_key_arn, sid="DecryptSecrets"),
+    ]
+
+
+def tenant_onboarding(
+    *,
+    secret_arns: Sequence[str],
+    data_key_arn: str,
+    storage_key_arn: str,
+    user_pool_arn: str,
+    document_bucket_arn: str,
+    idempotency_table_arn: str,
+    event_bus_arn: str,
+) -> list[iam.Statement]:
+    return [
+        *iam.secrets_read(secret_arns, sid="ReadRuntimeSecrets"),
+        *iam.kms_encrypt_decrypt(data_key_arn, sid="UseDataKey"),
+        *iam.cognito_user_admin(user_pool_arn),
+        iam.allow(
+            [
+                "cognito-idp:AdminAddUserToGroup",
+                "cognito-idp:AdminListGroupsForUser",
+                "cognito-idp:CreateIdentityProvider",
+                "cognito-idp:DescribeIdentityProvider",
+                "cognito-idp:UpdateIdentityProvider",
+            ],
+            [user_pool_arn],
+            sid="TenantGroupsAndSso",
+        ),
+        *iam.s3_write_prefix(document_bucket_arn, TENANTS_PREFIX, sid="TenantManifests"),
+        *iam.s3_read_prefix(document_bucket_arn, TENANTS_PREFIX, sid="TenantObjects"),
+        *iam.s3_delete_prefix(document_bucket_arn, TENANTS_PREFIX, sid="OffboardTenantObjects"),
+        *iam.kms_encrypt_decrypt(storage_key_arn, sid="UseStorageKey"),
+        *iam.dynamodb_item_access(idempotency_table_arn),
+        *put_platform_events(event_bus_arn),
+    ]
+
+
+def usage_aggregation(
+    *,
+    secret_arns: Sequence[str],
+    data_key_arn: str,
+    storage_key_arn: str,
+    log_bucket_arn: str,
+    document_bucket_arn: str,
+    metrics_namespace: str,
+    event_bus_arn: str,
+) -> list[iam.Statement]:
+    return [
+        *iam.secrets_read(secret_arns, sid="ReadRuntimeSecrets"),
+        *iam.kms_decrypt(data_key_arn, sid="DecryptSecrets"),
+        *iam.s3_read_prefix(log_bucket_arn, ALB_LOGS_PREFIX, sid="AlbAccessLogs"),
+        *iam.s3_write_prefix(document_bucket_arn, REPORTS_PREFIX, sid="UsageReports"),
+        *iam.kms_encrypt_decrypt(storage_key_arn, sid="UseStorageKey"),
+        *iam.put_metric_data(metrics_namespace),
+        *put_platform_events(event_bus_arn),
+    ]
