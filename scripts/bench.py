@@ -1,0 +1,244 @@
+"""`make bench`: every benchmark of the product against the local platform, one table.
+
+Each figure comes from a real run of the product's code on this machine; targets are for
+its size (2 cores). Results go to `.local/bench.json`; a reviewer compares that file, not
+a timed unit test.
+
+    python -m scripts.bench                 # all benchmarks
+    python -m scripts.bench --only synth    # some of them (repeatable)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from environments import ENVIRONMENT_NAMES
+from environments.settings import REPO_ROOT, PlatformSettings
+
+RESULTS = REPO_ROOT / ".local" / "bench.json"
+PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
+
+
+@dataclass(frozen=True)
+class Target:
+    key: str
+    limit: float | None  # None: reported, no target
+    higher_is_better: bool = False
+
+    def met(self, value: float) -> bool | None:
+        if self.limit is None:
+            return None
+        return value >= self.limit if self.higher_is_better else value <= self.limit
+
+
+TARGETS: dict[str, Target] = {
+    t.key: t
+    for t in (
+        Target("synth_s", None),
+        Target("provider_import_s", None),
+        Target("synth_ratio", 1.3),
+        Target("synth_peak_rss_mb", 1024),
+        Target("validate_plan_s", None),
+        Target("rls_overhead_ratio", 1.15),
+        Target("alb_parse_lines_per_s", 200_000, higher_is_better=True),
+        Target("usage_agg_ratio", 1.5),
+        Target("onboarding_p50_ms", None),
+        Target("onboarding_p95_ms", 500),
+        Target("handler_import_ms", 300),
+        Target("rollout_noop_s", 1.0),
+    )
+}
+
+
+def _tree_rss_bytes(root: int) -> int:
+    """Resident memory of a process and all its descendants, from /proc."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        ppid = int(stat.rsplit(")", 1)[1].split()[1])
+        children.setdefault(ppid, []).append(int(entry.name))
+    total, stack = 0, [root]
+    while stack:
+        pid = stack.pop()
+        try:
+            total += int((Path("/proc") / str(pid) / "statm").read_text().split()[1]) * PAGE_SIZE
+        except (OSError, IndexError, ValueError):
+            continue
+        stack.extend(children.get(pid, []))
+    return total
+
+
+def run_measured(command: list[str], env: dict[str, str] | None = None) -> tuple[float, float]:
+    """Wall seconds and peak RSS (MiB) of the whole process tree, sampled every 20 ms."""
+    started = time.perf_counter()
+    process = subprocess.Popen(
+        command,
+        cwd=REPO_ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    peak = 0
+    done = threading.Event()
+
+    def sample() -> None:
+        nonlocal peak
+        while not done.is_set():
+            peak = max(peak, _tree_rss_bytes(process.pid))
+            done.wait(0.02)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    _, stderr = process.communicate()
+    elapsed = time.perf_counter() - started
+    done.set()
+    sampler.join()
+    if process.returncode != 0:
+        raise RuntimeError(f"{' '.join(command)} failed: {stderr.strip()[-2000:]}")
+    return elapsed, peak / 2**20
+
+
+def _python_env(**extra: str) -> dict[str, str]:
+    return {**os.environ, "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20", **extra}
+
+
+def bench_synth() -> dict[str, float]:
+    """Synth of every environment in a fresh interpreter vs. only importing the bindings."""
+    python = sys.executable
+    import_s = min(
+        run_measured([python, "-c", "import cdktf_cdktf_provider_aws.provider"], _python_env())[0]
+        for _ in range(2)
+    )
+    with tempfile.TemporaryDirectory() as out:
+        synth_s, rss = run_measured([python, "main.py"], _python_env(PLATFORM_OUT_DIR=out))
+    return {
+        "synth_s": round(synth_s, 2),
+        "provider_import_s": round(import_s, 2),
+        "synth_ratio": round(synth_s / import_s, 3),
+        "synth_peak_rss_mb": round(rss, 1),
+    }
+
+
+def bench_validate_plan() -> dict[str, float]:
+    """`terraform validate` plus an offline plan of every environment (synthesized first)."""
+    from scripts import tf
+
+    with tempfile.TemporaryDirectory() as out:
+        settings = PlatformSettings(
+            out_dir=Path(out), build_dir=Path(out) / "build", state_dir=Path(out) / "state"
+        )
+        subprocess.run(
+            [sys.executable, "main.py"],
+            cwd=REPO_ROOT,
+            check=True,
+            env=_python_env(PLATFORM_OUT_DIR=out),
+            capture_output=True,
+        )
+        started = time.perf_counter()
+        for environment in ENVIRONMENT_NAMES:
+            tf.validate(settings, environment)
+            tf.plan(settings, environment)
+        return {"validate_plan_s": round(time.perf_counter() - started, 2)}
+
+
+def bench_handler_import() -> dict[str, float]:
+    """The slowest handler module import in a fresh interpreter (median of five runs)."""
+    slowest = 0.0
+    for function in ("tenant_onboarding", "rls_rollout", "usage_aggregation"):
+        code = (
+            "import time; t = time.perf_counter(); "
+            f"import lambdas.{function}.handler; print(time.perf_counter() - t)"
+        )
+        runs = []
+        for _ in range(5):
+            result = subprocess.run(
+                [sys.executable, "-c", code],
+                cwd=REPO_ROOT,
+                check=True,
+                capture_output=True,
+                text=True,
+                env=_python_env(),
+            )
+            runs.append(float(result.stdout.strip().splitlines()[-1]))
+        slowest = max(slowest, statistics.median(runs))
+    return {"handler_import_ms": round(slowest * 1000, 1)}
+
+
+BENCHMARKS: dict[str, Callable[[], dict[str, float]]] = {
+    "synth": bench_synth,
+    "validate_plan": bench_validate_plan,
+    "handler_import": bench_handler_import,
+}
+
+
+def print_table(figures: dict[str, float]) -> None:
+    print(f"{'figure':<24} {'value':>14} {'target':>12}  met")
+    for key, value in figures.items():
+        target = TARGETS.get(key)
+        if target is None or target.limit is None:
+            limit, verdict = "reported", "-"
+        else:
+            sign = ">=" if target.higher_is_better else "<="
+            limit = f"{sign} {target.limit:g}"
+            verdict = "yes" if target.met(value) else "NO"
+        print(f"{key:<24} {value:>14,.3f} {limit:>12}  {verdict}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m scripts.bench",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--only", action="append", choices=sorted(BENCHMARKS))
+    args = parser.parse_args(argv)
+    figures: dict[str, float] = {}
+    for name in args.only or list(BENCHMARKS):
+        print(f"bench: {name} ...", flush=True)
+        started = time.perf_counter()
+        figures.update(BENCHMARKS[name]())
+        print(f"bench: {name} done in {time.perf_counter() - started:.1f}s", flush=True)
+    print_table(figures)
+    previous = json.loads(RESULTS.read_text()) if RESULTS.is_file() else {}
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(
+        json.dumps(
+            {
+                **previous,
+                **figures,
+                "machine": f"{platform.machine()}, {os.cpu_count()} cores, "
+                f"Python {platform.python_version()}",
+                "measured_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            },
+            indent=2,
+            sort_keys=True,
+        )
+        + "\n"
+    )
+    print(f"bench: figures written to {RESULTS}")
+    missed = [k for k, v in figures.items() if k in TARGETS and TARGETS[k].met(v) is False]
+    if missed:
+        print(f"bench: targets missed: {', '.join(missed)} (see README, Performance)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
