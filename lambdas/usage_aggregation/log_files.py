@@ -102,9 +102,15 @@ def list_day_files(
 
 
 def read_files(s3: S3Client, bucket: str, files: list[LogFile], usage: AlbUsage) -> None:
-    """Stream every file into `usage`, skipping copies and deduplicating within groups."""
+    """Stream every file into `usage`, skipping copies and deduplicating within groups.
+
+    Files named as ALB names them come first, so an object copied under another name is
+    the one skipped, and the original stays in the group of its load balancer, node and
+    interval, where a recompressed copy of it is deduplicated entry by entry.
+    """
     read: set[tuple[str, int]] = set()
-    for _, members in groupby(sorted(files), key=lambda item: item.group):
+    ordered = sorted(files, key=lambda item: (item.end is None, item.group, item.key))
+    for _, members in groupby(ordered, key=lambda item: item.group):
         fresh = []
         for item in members:
             if (item.etag, item.size) in read:

@@ -8,6 +8,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 DEFAULT_NEXT_DAY_MINUTES = 15
+DEFAULT_EVENT_SOURCE = "tenant-platform.usage"
+DEFAULT_EVENT_BUS = "default"
 _ACCOUNT = re.compile(r"\d{12}")
 _REGION = re.compile(r"[a-z]{2}(-[a-z]+)+-\d")
 _DOMAIN = re.compile(r"([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}")
@@ -34,6 +36,8 @@ class Settings:
     log_account_id: str | None = None
     log_region: str | None = None
     next_day_minutes: int = DEFAULT_NEXT_DAY_MINUTES
+    event_bus_name: str = DEFAULT_EVENT_BUS
+    event_source: str = DEFAULT_EVENT_SOURCE
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -53,11 +57,13 @@ class Settings:
         return cls(
             platform_domain=domain,
             log_bucket=_required(env, "LOG_BUCKET"),
-            document_bucket=env.get("DOCUMENT_BUCKET", ""),
+            document_bucket=_required(env, "DOCUMENT_BUCKET"),
             log_prefix=f"{prefix}/" if prefix else "",
             log_account_id=account,
             log_region=region,
             next_day_minutes=_minutes(env.get("USAGE_NEXT_DAY_MINUTES")),
+            event_bus_name=env.get("USAGE_EVENT_BUS_NAME") or DEFAULT_EVENT_BUS,
+            event_source=env.get("USAGE_EVENT_SOURCE") or DEFAULT_EVENT_SOURCE,
         )
 
 
