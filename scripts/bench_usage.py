@@ -1,11 +1,17 @@
-"""Throughput of the usage aggregation job: ALB access log lines parsed and attributed per second.
+"""Throughput of the usage aggregation job, as flat JSON figures for `make bench`.
 
-Generates a realistic gzip access log of N lines (50 tenants, the five apps, every entry type,
-redirects, WAF blocks, 5xx, unknown hosts and apps) in a temporary directory, then streams
-it through the job's parser on one core, best of --repeat runs. Figures go to stdout as JSON
-(or to --json-out); progress goes to stderr.
+- `alb_parse_lines_per_s`: a realistic gzip ALB access log of --lines entries (50 tenants, the
+  five apps, every entry type, redirects, WAF blocks, 5xx, unknown hosts and apps) generated in
+  a temporary directory, streamed through the job's parser and attribution on one core (CPU
+  time, best of --repeat).
+- `usage_agg_ratio`: --events app usage events of one day in the crm database, summed per
+  tenant and metric the way the job does (usage-reader role, row-level security, one unit of
+  work) against PostgreSQL's own GROUP BY of the same rows as the superuser; both best of
+  --repeat. Needs the local platform: a lease starts it when it is not running.
 
-    .venv/bin/python -m scripts.bench_usage --lines 1000000
+Figures go to stdout as JSON (or to --json-out); progress goes to stderr.
+
+    .venv/bin/python -m scripts.bench_usage --lines 1000000 --events 1000000
 """
 
 from __future__ import annotations
@@ -13,18 +19,28 @@ from __future__ import annotations
 import argparse
 import gzip
 import json
+import os
 import random
 import sys
 import tempfile
 import time
+import uuid
 from collections.abc import Iterator, Sequence
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from lambdas.shared.databases import Access
 from lambdas.usage_aggregation.alb_logs import APPS, AlbUsage
+
+if TYPE_CHECKING:
+    from lambdas.shared.db import Database
 
 DOMAIN = "platform.example.com"
 DAY = date(2026, 11, 30)
+# A day no test uses (those pick years 1100-1999), in an app database.
+AGG_DAY = date(1099, 6, 15)
+AGG_APP = "crm"
 USER_AGENTS = (
     "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 "
     "Safari/537.36",
@@ -102,50 +118,140 @@ def write_log(path: Path, count: int, slugs: Sequence[str], seed: int) -> None:
         out.writelines(log_lines(count, slugs, seed))
 
 
-def bench_parse(path: Path, tenant_ids: dict[str, str], repeat: int) -> dict[str, float]:
-    """Best of `repeat` runs of parse and attribution, in CPU and wall seconds."""
-    best_cpu = best_wall = float("inf")
-    lines = 0
-    for _ in range(repeat):
-        usage = AlbUsage(DAY, DOMAIN, tenant_ids)
-        cpu, wall = time.process_time(), time.perf_counter()
-        with path.open("rb") as stream:
-            usage.add_stream(stream, path.name)
-        best_cpu = min(best_cpu, time.process_time() - cpu)
-        best_wall = min(best_wall, time.perf_counter() - wall)
-        lines = usage.summary.lines
+def bench_parse(lines: int, repeat: int, seed: int = 20261130) -> dict[str, float]:
+    """Lines per second parsed and attributed: CPU time on one core, best of `repeat`."""
+    tenant_ids = tenants(50)
+    with tempfile.TemporaryDirectory(prefix="bench-usage-") as scratch:
+        path = Path(scratch) / "access.log.gz"
+        _progress(f"generating {lines:,} ALB log lines")
+        write_log(path, lines, sorted(tenant_ids), seed)
+        _progress(f"parsing {path.stat().st_size:,} gzip bytes, best of {repeat}")
+        best_cpu = best_wall = float("inf")
+        for _ in range(repeat):
+            usage = AlbUsage(DAY, DOMAIN, tenant_ids)
+            cpu, wall = time.process_time(), time.perf_counter()
+            with path.open("rb") as stream:
+                usage.add_stream(stream, path.name)
+            best_cpu = min(best_cpu, time.process_time() - cpu)
+            best_wall = min(best_wall, time.perf_counter() - wall)
+        if usage.summary.lines != lines:
+            raise RuntimeError(f"parsed {usage.summary.lines} lines of {lines}")
+        return {
+            "alb_parse_lines": lines,
+            "alb_parse_gzip_mb": round(path.stat().st_size / 1e6, 1),
+            "alb_parse_cpu_s": round(best_cpu, 3),
+            "alb_parse_lines_per_s": round(lines / best_cpu),
+            "alb_parse_lines_per_s_wall": round(lines / best_wall),
+        }
+
+
+def bench_aggregation(events: int, repeat: int) -> dict[str, float]:
+    """The job's app-events aggregation against a bare GROUP BY, on the local platform."""
+    from lambdas.shared.db import Database, Timeouts
+    from lambdas.usage_aggregation.app_events import DAY_USAGE_SQL, read_app_usage
+    from lambdas.usage_aggregation.window import day_window
+    from scripts.local_platform import session_lease, superuser_connection
+
+    start, end = day_window(AGG_DAY)
+    bench_tenants = [str(uuid.uuid5(uuid.NAMESPACE_DNS, f"bench-{i}.{DOMAIN}")) for i in range(50)]
+    with session_lease(echo=_progress) as platform:
+        saved = dict(os.environ)
+        os.environ.update(platform.env)
+        runtime = Database(AGG_APP, Access.APP, timeouts=Timeouts(statement_ms=600_000))
+        reader = Database(AGG_APP, Access.USAGE, timeouts=Timeouts(statement_ms=600_000))
+        admin = superuser_connection(dbname=AGG_APP)
+        admin.autocommit = True
+        try:
+            _remove_events(runtime, bench_tenants)
+            _progress(f"inserting {events:,} usage events into {AGG_APP}")
+            _insert_events(runtime, bench_tenants, events)
+            with admin.cursor() as cur:
+                cur.execute("ANALYZE usage_events")
+            _progress(f"aggregating, best of {repeat}")
+            job_s = groupby_s = float("inf")
+            for _ in range(repeat):
+                began = time.perf_counter()
+                with reader.without_tenant() as cur:
+                    rows = read_app_usage(cur, AGG_APP, start, end)
+                job_s = min(job_s, time.perf_counter() - began)
+                began = time.perf_counter()
+                with admin.cursor() as cur:
+                    cur.execute(DAY_USAGE_SQL, {"start": start, "end": end})
+                    baseline = cur.fetchall()
+                groupby_s = min(groupby_s, time.perf_counter() - began)
+            counted = sum(row.events for row in rows)
+            if counted != events or len(rows) != len(baseline):
+                raise RuntimeError(f"the job counted {counted} events of {events}")
+        finally:
+            _remove_events(runtime, bench_tenants)
+            runtime.close()
+            reader.close()
+            admin.close()
+            os.environ.clear()
+            os.environ.update(saved)
     return {
-        "lines": lines,
-        "gzip_bytes": path.stat().st_size,
-        "cpu_seconds": round(best_cpu, 3),
-        "wall_seconds": round(best_wall, 3),
-        "lines_per_second": round(lines / best_cpu),
-        "lines_per_second_wall": round(lines / best_wall),
+        "usage_agg_events": events,
+        "usage_agg_job_s": round(job_s, 3),
+        "usage_agg_groupby_s": round(groupby_s, 3),
+        "usage_agg_ratio": round(job_s / groupby_s, 2),
+        "usage_agg_rows_per_s": round(events / job_s),
     }
 
 
+def _insert_events(runtime: Database, tenant_ids: list[str], events: int) -> None:
+    """`events` events over AGG_DAY, spread evenly over the tenants, ten metrics each."""
+    share, extra = divmod(events, len(tenant_ids))
+    for index, tenant_id in enumerate(tenant_ids):
+        count = share + (1 if index < extra else 0)
+        with runtime.as_tenant(tenant_id) as cur:
+            cur.execute(
+                "INSERT INTO tenants (tenant_id, slug) VALUES (%s, %s) ON CONFLICT DO NOTHING",
+                (tenant_id, f"bench-{index:03d}"),
+            )
+            cur.execute(
+                "INSERT INTO usage_events (tenant_id, occurred_at, metric, quantity) "
+                "SELECT %(tenant)s, %(day)s::timestamptz + (g * interval '86399 seconds') / %(n)s,"
+                " 'metric_' || (g %% 10), 1 + g %% 5 FROM generate_series(1, %(n)s) AS g",
+                {"tenant": tenant_id, "day": f"{AGG_DAY} 00:00:00+00", "n": count},
+            )
+
+
+def _remove_events(runtime: Database, tenant_ids: list[str]) -> None:
+    for tenant_id in tenant_ids:
+        with runtime.as_tenant(tenant_id) as cur:
+            cur.execute("DELETE FROM tenants WHERE tenant_id = %s", (tenant_id,))
+
+
+def _progress(message: str) -> None:
+    print(f"bench: {message}", file=sys.stderr, flush=True)
+
+
+def measure(lines: int, events: int, repeat: int) -> dict[str, float]:
+    """Every figure; `events=0` skips the part that needs the local platform."""
+    figures = bench_parse(lines, repeat)
+    _progress(f"{figures['alb_parse_lines_per_s']:,} lines/s parsed and attributed")
+    if events:
+        figures |= bench_aggregation(events, repeat)
+        _progress(
+            f"{figures['usage_agg_rows_per_s']:,} events/s aggregated, "
+            f"{figures['usage_agg_ratio']}x PostgreSQL's own GROUP BY"
+        )
+    return figures
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--lines", type=int, default=1_000_000, help="log entries to generate")
-    parser.add_argument("--tenants", type=int, default=50, help="active tenants")
+    parser = argparse.ArgumentParser(
+        prog="python -m scripts.bench_usage",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--lines", type=int, default=1_000_000, help="ALB log entries")
+    parser.add_argument("--events", type=int, default=1_000_000, help="app usage events; 0: skip")
     parser.add_argument("--repeat", type=int, default=3, help="runs; the best one counts")
-    parser.add_argument("--seed", type=int, default=20261130)
     parser.add_argument("--json-out", type=Path, help="write the figures here, not to stdout")
     args = parser.parse_args(argv)
 
-    tenant_ids = tenants(args.tenants)
-    figures: dict[str, object] = {}
-    with tempfile.TemporaryDirectory(prefix="bench-usage-") as scratch:
-        log = Path(scratch) / "access.log.gz"
-        print(f"bench: generating {args.lines:,} ALB log lines", file=sys.stderr)
-        write_log(log, args.lines, sorted(tenant_ids), args.seed)
-        print(f"bench: parsing {log.stat().st_size:,} gzip bytes", file=sys.stderr)
-        figures["alb_parse"] = parse = bench_parse(log, tenant_ids, args.repeat)
-        print(
-            f"bench: {parse['lines_per_second']:,} lines/s parsed and attributed", file=sys.stderr
-        )
-
-    text = json.dumps(figures, indent=2, sort_keys=True)
+    text = json.dumps(measure(args.lines, args.events, args.repeat), indent=2, sort_keys=True)
     if args.json_out:
         args.json_out.write_text(text + "\n")
     else:
