@@ -166,6 +166,11 @@ def settle_quotas(cur: cursor, events: EventSender, settings: Settings, result: 
                 crossings.append(quota)
         elif quota.flagged_month == month and unflag(cur, quota, month):
             result.unflagged += 1
+    # Limitation: the events go out before the transaction that moved the flags commits, so
+    # a commit that fails after PutEvents succeeded sends them again on the retry (never zero
+    # times). Workaround: consumers dedupe on (subscription_id, month), which the detail
+    # carries. An outbox table would make it exactly once:
+    # https://docs.aws.amazon.com/prescriptive-guidance/latest/cloud-design-patterns/transactional-outbox.html
     entries = [_over_quota_entry(quota, month, result.day, settings) for quota in crossings]
     for first in range(0, len(entries), PUT_EVENTS_BATCH):
         response = events.put_events(Entries=entries[first : first + PUT_EVENTS_BATCH])

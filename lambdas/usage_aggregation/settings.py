@@ -25,9 +25,14 @@ class Settings:
 
     `next_day_minutes`: files of the next day's prefix whose name says they end at most
     this many minutes after midnight are read too (entries of requests that started before
-    midnight are written just after it). Requests longer than that, such as WebSocket
-    connections open across midnight, are logged later and missed; raise it to cover them.
+    midnight are written just after it).
     """
+
+    # Limitation: ALB logs a request when it completes, so a WebSocket connection opened
+    # before midnight and closed more than `next_day_minutes` after it lands in a file the
+    # job does not read, and is not counted. Workaround: raise USAGE_NEXT_DAY_MINUTES (up to
+    # 1440 reads the whole next day). Entry timing:
+    # https://docs.aws.amazon.com/elasticloadbalancing/latest/application/load-balancer-access-logs.html
 
     platform_domain: str
     log_bucket: str
