@@ -290,11 +290,13 @@ class AlbUsage:
                     values = target_of(prefix)
                 if b"forward" in actions:
                     values[REQUESTS] += 1
+                    # The ELB status is what the client saw: a target's 5xx passes through,
+                    # and a 502/503/504 that ALB makes when the target fails has target "-".
                     if status[:1] == b"5":
                         values[ERRORS_5XX] += 1
                     values[BYTES_IN] += bytes_in
                     values[BYTES_OUT] += bytes_out
-                elif actions.endswith(b"waf"):
+                elif actions.endswith(b"waf"):  # WAF was the final action: it blocked
                     values[BLOCKED] += 1
                 else:
                     values[OTHER] += 1

@@ -139,6 +139,8 @@ def test_alb_logs_errors_5xx_follow_the_status_the_client_saw(
         ("waf-allowed", "waf,forward", 1, 0),
         ("waf-blocked", "waf", 0, 1),
         ("waf-failed-open", "waf-failed,forward", 1, 0),
+        ("waf-allowed-then-redirected", "waf,redirect", 0, 0),
+        ("waf-failed-then-fixed-response", "waf-failed,fixed-response", 0, 0),
     ],
 )
 def test_alb_logs_forwarded_and_blocked_entries(
@@ -146,8 +148,9 @@ def test_alb_logs_forwarded_and_blocked_entries(
 ) -> None:
     usage = usage_of([alb_line(actions=actions)])
 
-    figures = table(usage)[("acme", "crm")]
+    figures = table(usage).get(("acme", "crm"), {"requests": 0, "blocked": 0})
     assert (figures["requests"], figures["blocked"]) == (requests, blocked), case
+    assert usage.summary.not_forwarded == (0 if requests or blocked else 1), case
 
 
 @pytest.mark.parametrize("actions", ["redirect", "fixed-response", "authenticate"])
