@@ -272,3 +272,33 @@ def test_layer_is_reused_from_cache_and_identical_when_reinstalled(
     assert cached.path == layer.path
     assert fresh.path.read_bytes() == layer.path.read_bytes()
     assert fresh.source_code_hash == layer.source_code_hash
+
+
+@pytest.mark.parametrize(
+    "function",
+    [
+        pytest.param(
+            name,
+            marks=pytest.mark.skipif(
+                name not in COMMITTED_FUNCTIONS,
+                reason=f"lambdas/{name}/handler.py is not committed yet",
+            ),
+        )
+        for name in FUNCTIONS
+    ],
+)
+def test_code_package_hash_changes_with_one_byte_in_committed_shared_module(
+    two_clones: tuple[Path, Path], tmp_path: Path, function: str
+) -> None:
+    first_clone, _ = two_clones
+    edited = tmp_path / "edited"
+    shutil.copytree(first_clone / "lambdas", edited / "lambdas")
+    helper = sorted((edited / "lambdas" / "shared").glob("*.py"))[-1]
+    flip_one_byte(helper)
+
+    original = build_code_package(first_clone, function, tmp_path / "original")
+    changed = build_code_package(edited, function, tmp_path / "changed")
+
+    assert original.source_code_hash != changed.source_code_hash
+    with zipfile.ZipFile(original.path) as before, zipfile.ZipFile(changed.path) as after:
+        assert before.namelist() == after.namelist()
