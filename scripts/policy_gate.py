@@ -3,6 +3,7 @@
     python -m scripts.policy_gate                    # judge build/plan/<env>.json of each env
     python -m scripts.policy_gate --refresh-plans    # synth and plan first (what `make check` runs)
     python -m scripts.policy_gate --suggest-baseline # also print TOML for the new failures
+    python -m scripts.policy_gate --list-baseline    # the baseline as a Markdown table
 
 Fails on a failure that policies/checkov/baseline.toml does not excuse, on a baseline entry
 that excuses nothing, on a plan or report that cannot be read, and when no check ran.
@@ -22,6 +23,7 @@ from environments import ENVIRONMENT_NAMES
 from environments.settings import REPO_ROOT, load_settings
 from policies.checkov.baseline import (
     BASELINE_PATH,
+    BaselineEntry,
     EnvironmentOutcome,
     GateOutcome,
     apply_baseline,
@@ -43,6 +45,7 @@ class Arguments:
     baseline: Path
     refresh_plans: bool
     suggest_baseline: bool
+    list_baseline: bool
     checkov: Path | None
 
 
@@ -57,6 +60,7 @@ def parse_arguments(argv: Sequence[str] | None) -> Arguments:
     parser.add_argument("--baseline", type=Path, default=BASELINE_PATH)
     parser.add_argument("--refresh-plans", action="store_true", help="run scripts.tf plan first")
     parser.add_argument("--suggest-baseline", action="store_true")
+    parser.add_argument("--list-baseline", action="store_true", help="print it and exit")
     parser.add_argument(
         "--checkov",
         type=Path,
@@ -70,6 +74,7 @@ def parse_arguments(argv: Sequence[str] | None) -> Arguments:
         baseline=parsed.baseline,
         refresh_plans=parsed.refresh_plans,
         suggest_baseline=parsed.suggest_baseline,
+        list_baseline=parsed.list_baseline,
         checkov=parsed.checkov,
     )
 
@@ -132,10 +137,23 @@ def print_report(outcome: GateOutcome, errors: dict[str, str], plan_dir: Path) -
     )
 
 
+def baseline_table(entries: Sequence[BaselineEntry]) -> str:
+    """The baseline as Markdown, for the README: generated, so it cannot drift."""
+    rows = ["| check | environments | resources | reason |", "|---|---|---|---|"]
+    for entry in entries:
+        resources = "<br>".join(f"`{resource}`" for resource in entry.resources)
+        environments = ", ".join(entry.environments)
+        rows.append(f"| {entry.check_id} | {environments} | {resources} | {entry.reason} |")
+    return "\n".join(rows)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     arguments = parse_arguments(argv)
     try:
         entries = load_baseline(arguments.baseline, ENVIRONMENT_NAMES)
+        if arguments.list_baseline:
+            print(baseline_table(entries))
+            return 0
         if arguments.refresh_plans:
             refresh_plans(arguments.environments)
         checkov = arguments.checkov or ensure_checkov(CHECKOV_VENV)

@@ -552,3 +552,17 @@ def test_jsonencode_literal_keeps_references_distinct_from_star() -> None:
 def test_jsonencode_literal_rejects_other_expressions() -> None:
     with pytest.raises(HclLiteralError):
         parse_jsonencode('${file("policy.json")}')
+
+
+def test_list_baseline_prints_every_entry_as_a_table_row(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "baseline.toml"
+    path.write_text(entry("CKV_AWS_338", [LOG_GROUP, BUCKET], ["dev", "staging"]))
+
+    code = policy_gate.main(["--baseline", str(path), "--list-baseline"])
+
+    lines = capsys.readouterr().out.splitlines()
+    assert code == 0
+    assert lines[0] == "| check | environments | resources | reason |"
+    assert lines[2] == (f"| CKV_AWS_338 | dev, staging | `{LOG_GROUP}`<br>`{BUCKET}` | {REASON} |")
