@@ -1,0 +1,152 @@
+"""Tenant lifecycle API behind API Gateway (REST proxy events).
+
+    POST   /tenants            create a tenant (Idempotency-Key optional)   201
+    GET    /tenants            one page of tenants (limit, cursor)           200
+    GET    /tenants/{tenant}   a tenant by id or slug, with its steps        200 / 404
+    PATCH  /tenants/{tenant}   change the plan or the apps                   200
+    DELETE /tenants/{tenant}   offboard (repeatable)                         200
+
+Errors are `{"message", "errors"?: [{"field", "message"}]}`; an unexpected error is a 500 with
+a fixed message, its details only in the logs.
+"""
+
+from __future__ import annotations
+
+import json
+from http import HTTPStatus
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from lambdas.tenant_onboarding import changes, listing, offboarding, onboarding, views
+from lambdas.tenant_onboarding.errors import ApiError
+from lambdas.tenant_onboarding.lifecycle import Caller, find_tenant
+from lambdas.tenant_onboarding.models import CreateTenant, UpdateTenant
+from lambdas.tenant_onboarding.request_parsing import (
+    IDEMPOTENCY_HEADER,
+    idempotency_key,
+    page_limit,
+    parse_model,
+)
+from lambdas.tenant_onboarding.settings import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
+
+logger = Logger()
+app = APIGatewayRestResolver()
+
+COLLECTION_METHODS = ("GET", "POST")
+ITEM_METHODS = ("GET", "PATCH", "DELETE")
+ALL_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
+
+
+def _json(
+    status: int, body: dict[str, Any], headers: dict[str, str] | None = None
+) -> Response[str]:
+    return Response(
+        status_code=status,
+        content_type="application/json",
+        body=json.dumps(body),
+        headers=headers or {},
+    )
+
+
+def _caller() -> Caller:
+    context = app.current_event.raw_event.get("requestContext") or {}
+    claims = (context.get("authorizer") or {}).get("claims") or {}
+    identity = context.get("identity") or {}
+    actor = (
+        claims.get("cognito:username")
+        or claims.get("email")
+        or identity.get("userArn")
+        or identity.get("caller")
+        or "unknown"
+    )
+    return Caller(str(actor), logger.get_correlation_id() or context.get("requestId"))
+
+
+@app.post("/tenants")
+def create_tenant() -> Response[str]:
+    event = app.current_event
+    key = idempotency_key(event.headers.get(IDEMPOTENCY_HEADER))
+    request = parse_model(CreateTenant, event.body, bool(event.is_base64_encoded))
+    logger.append_keys(slug=request.slug)
+    created = onboarding.create_tenant(request, key, _caller())
+    headers = {"Location": f"/tenants/{created.body['tenant_id']}"}
+    if created.replayed:
+        headers["Idempotent-Replayed"] = "true"
+    return _json(HTTPStatus.CREATED, created.body, headers)
+
+
+@app.get("/tenants")
+def list_tenants() -> Response[str]:
+    query = app.current_event.query_string_parameters or {}
+    limit = page_limit(query.get("limit"), DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
+    return _json(HTTPStatus.OK, listing.list_tenants(limit, query.get("cursor")))
+
+
+@app.get("/tenants/<tenant>")
+def get_tenant(tenant: str) -> Response[str]:
+    found = find_tenant(tenant)
+    logger.append_keys(tenant_id=str(found.id))
+    return _json(HTTPStatus.OK, views.detail(found))
+
+
+@app.patch("/tenants/<tenant>")
+def update_tenant(tenant: str) -> Response[str]:
+    event = app.current_event
+    change = parse_model(UpdateTenant, event.body, bool(event.is_base64_encoded))
+    return _json(HTTPStatus.OK, views.detail(changes.update_tenant(tenant, change, _caller())))
+
+
+@app.delete("/tenants/<tenant>")
+def offboard_tenant(tenant: str) -> Response[str]:
+    return _json(HTTPStatus.OK, views.detail(offboarding.offboard_tenant(tenant, _caller())))
+
+
+def _not_allowed(allowed: tuple[str, ...]) -> Response[str]:
+    return _json(
+        HTTPStatus.METHOD_NOT_ALLOWED,
+        {"message": f"method not allowed; use {', '.join(allowed)}"},
+        {"Allow": ", ".join(allowed)},
+    )
+
+
+@app.route("/tenants", method=[m for m in ALL_METHODS if m not in COLLECTION_METHODS])
+def collection_method_not_allowed() -> Response[str]:
+    return _not_allowed(COLLECTION_METHODS)
+
+
+@app.route("/tenants/<tenant>", method=[m for m in ALL_METHODS if m not in ITEM_METHODS])
+def item_method_not_allowed(tenant: str) -> Response[str]:
+    return _not_allowed(ITEM_METHODS)
+
+
+@app.not_found
+def no_route(_: Exception) -> Response[str]:
+    return _json(HTTPStatus.NOT_FOUND, {"message": "no such resource"})
+
+
+def refused(error: ApiError) -> Response[str]:
+    logger.info("request refused", extra={"status": error.status.value, "reason": error.message})
+    return _json(error.status, error.body(), dict(error.headers))
+
+
+def unexpected(_: Exception) -> Response[str]:
+    logger.exception("request failed")
+    return _json(
+        HTTPStatus.INTERNAL_SERVER_ERROR,
+        {"message": "internal error; repeating the request is safe"},
+    )
+
+
+app.exception_handler(ApiError)(refused)
+app.exception_handler(Exception)(unexpected)
+
+
+@logger.inject_lambda_context(
+    correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True
+)
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return app.resolve(event, context)

@@ -1,0 +1,117 @@
+"""From an API Gateway proxy event to a validated model, or a 400/413 that says why.
+
+The raw body is checked before anything parses it: its size (64 KiB after base64 decoding),
+its encoding, JSON without duplicate keys or NaN, and an object at the top. Only then does the
+model see it.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from http import HTTPStatus
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from lambdas.tenant_onboarding.errors import ApiError, bad_request, invalid_field
+from lambdas.tenant_onboarding.models import field_errors
+from lambdas.tenant_onboarding.settings import MAX_BODY_BYTES
+
+Model = TypeVar("Model", bound=BaseModel)
+
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+MAX_IDEMPOTENCY_KEY = 255
+
+
+def _reject_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in result:
+            raise invalid_field(key, "appears more than once in the JSON object")
+        result[key] = value
+    return result
+
+
+def _reject_constant(name: str) -> None:
+    raise bad_request(f"the body is not valid JSON: {name} is not a JSON number")
+
+
+def body_bytes(raw: str | None, is_base64: bool) -> bytes:
+    if raw is None or raw == "":
+        raise bad_request("a JSON object body is required")
+    # A base64 text decodes to 3/4 of its length: refuse oversized ones before decoding.
+    if len(raw) > (MAX_BODY_BYTES * 4) // 3 + 4:
+        raise too_large()
+    if is_base64:
+        try:
+            data = base64.b64decode(raw, validate=True)
+        except (binascii.Error, ValueError) as exc:
+            raise bad_request("the body is not valid base64") from exc
+    else:
+        data = raw.encode("utf-8", errors="surrogatepass")
+    if len(data) > MAX_BODY_BYTES:
+        raise too_large()
+    return data
+
+
+def too_large() -> ApiError:
+    return ApiError(
+        HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
+        f"the body is larger than {MAX_BODY_BYTES} bytes",
+    )
+
+
+def json_object(raw: str | None, is_base64: bool) -> dict[str, Any]:
+    data = body_bytes(raw, is_base64)
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise bad_request("the body is not valid UTF-8") from exc
+    try:
+        value = json.loads(
+            text, object_pairs_hook=_reject_duplicates, parse_constant=_reject_constant
+        )
+    except json.JSONDecodeError as exc:
+        raise bad_request(
+            f"the body is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
+        ) from exc
+    except RecursionError as exc:
+        raise bad_request("the body is not valid JSON: nested too deeply") from exc
+    if not isinstance(value, dict):
+        kind = "null" if value is None else type(value).__name__
+        raise bad_request(f"the body must be a JSON object, not {kind}")
+    return value
+
+
+def parse_model(model: type[Model], raw: str | None, is_base64: bool) -> Model:
+    data = json_object(raw, is_base64)
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise bad_request("the request is invalid", field_errors(exc)) from exc
+
+
+def idempotency_key(value: str | None) -> str | None:
+    """The Idempotency-Key header: 1-255 printable ASCII characters, or absent."""
+    if value is None:
+        return None
+    if not 1 <= len(value) <= MAX_IDEMPOTENCY_KEY or not all(
+        "\x21" <= char <= "\x7e" for char in value
+    ):
+        raise invalid_field(
+            IDEMPOTENCY_HEADER,
+            f"must be 1-{MAX_IDEMPOTENCY_KEY} printable ASCII characters without spaces",
+        )
+    return value
+
+
+def page_limit(value: str | None, default: int, maximum: int) -> int:
+    if value is None:
+        return default
+    if not (value.isascii() and value.isdigit() and len(value) <= 4) or not (
+        1 <= int(value) <= maximum
+    ):
+        raise invalid_field("limit", f"must be a whole number from 1 to {maximum}")
+    return int(value)
