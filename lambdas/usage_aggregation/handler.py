@@ -15,8 +15,8 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING, Any, cast
 
-from aws_lambda_powertools import Logger, Metrics, single_metric
-from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from lambdas.usage_aggregation.alb_logs import APPS
@@ -63,11 +63,18 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
 
 
 def publish_metrics(result: JobResult) -> None:
-    """Per-app totals, one EMF document per app and metric; the app is the only dimension."""
+    """Per-app totals, one EMF document per app whose only dimension is the app (the
+    platform dashboard reads them so); then the job's own figures."""
+    by_app: dict[str, list[tuple[str, int]]] = {}
     for (app, metric), value in result.app_totals().items():
-        unit = MetricUnit.Bytes if metric in BYTE_METRICS else MetricUnit.Count
-        with single_metric(name=metric, unit=unit, value=value, namespace=namespace) as emitted:
-            emitted.add_dimension(name="app", value=app)
+        by_app.setdefault(app, []).append((metric, value))
+    for app, totals in by_app.items():
+        per_app = EphemeralMetrics(namespace=namespace, service="")
+        per_app.add_dimension(name="app", value=app)
+        for metric, value in totals:
+            unit = MetricUnit.Bytes if metric in BYTE_METRICS else MetricUnit.Count
+            per_app.add_metric(name=metric, unit=unit, value=value)
+        per_app.flush_metrics()
     summary = result.alb.summary
     metrics.add_metric(name="UsageRows", unit=MetricUnit.Count, value=len(result.rows))
     metrics.add_metric(

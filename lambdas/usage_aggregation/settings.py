@@ -67,7 +67,7 @@ class Settings:
             log_account_id=account,
             log_region=region,
             next_day_minutes=_minutes(env.get("USAGE_NEXT_DAY_MINUTES")),
-            event_bus_name=env.get("USAGE_EVENT_BUS_NAME") or DEFAULT_EVENT_BUS,
+            event_bus_name=env.get("EVENT_BUS_NAME") or DEFAULT_EVENT_BUS,
             event_source=env.get("USAGE_EVENT_SOURCE") or DEFAULT_EVENT_SOURCE,
         )
 

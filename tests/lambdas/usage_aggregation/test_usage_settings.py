@@ -24,7 +24,7 @@ def test_settings_every_variable() -> None:
         {
             **BASE,
             "DOCUMENT_BUCKET": "documents",
-            "USAGE_EVENT_BUS_NAME": "platform-dev-bus",
+            "EVENT_BUS_NAME": "platform-dev-bus",
             "USAGE_EVENT_SOURCE": "platform.usage",
             "ALB_LOG_PREFIX": "/alb/dev/",
             "ALB_LOG_ACCOUNT_ID": "111122223333",
