@@ -19,9 +19,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from environments import load_environment
+from lambdas.shared.db import Connection
 from modules.naming import Naming
 from scripts.platform_services import provision
-from scripts.platform_services.files import read_env_file, role_passwords, write_env_file
+from scripts.platform_services.files import role_passwords, write_env_file
 from scripts.platform_services.moto import MotoServer
 from scripts.platform_services.os_user import ensure_system_user, server_user
 from scripts.platform_services.postgres_server import Cluster, locate_cluster
@@ -241,6 +242,12 @@ def _claim_for_person(settings: Settings) -> None:
     (settings.sessions_dir / _STARTED_BY_TESTS).unlink(missing_ok=True)
 
 
+def superuser_connection(settings: Settings | None = None, dbname: str = "postgres") -> Connection:
+    """The superuser, over the private socket: for tests and operators, never for services."""
+    settings = settings or Settings.from_env()
+    return _cluster(settings).admin_connection(settings.pg_port, dbname)
+
+
 def status(settings: Settings | None = None) -> dict[str, str]:
     settings = settings or Settings.from_env()
     cluster = _cluster(settings)
@@ -272,9 +279,6 @@ def main(argv: Sequence[str] | None = None) -> int:
 if __name__ == "__main__":
     try:
         sys.exit(main())
-    except Exception as error:  # noqa: BLE001 - a CLI prints the reason, not a traceback
+    except Exception as error:  # a CLI prints the reason, not a traceback
         print(f"local platform: error: {error}", file=sys.stderr)
         sys.exit(1)
-
-
-__all__ = ["PlatformInfo", "down", "is_running", "read_env_file", "status", "up"]

@@ -180,8 +180,7 @@ def plan_catalog_table(
     plan = ObjectPlan(
         profile.database, table.name, "catalog_table", str(table.name) in state.covered
     )
-    wanted = {profile.runtime: profile.catalog_privileges[table.name.name]}
-    _plan_grants(plan, table.grants, wanted)
+    _plan_grants(plan, table.grants, profile.catalog_grants(table.name.name))
     plan.record_coverage = not plan.covered
     return plan
 

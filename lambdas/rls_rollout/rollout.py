@@ -21,7 +21,14 @@ from aws_lambda_powertools import Logger
 
 from lambdas.rls_rollout.catalog import COVERAGE_TABLE, read_state
 from lambdas.rls_rollout.plan import ObjectPlan, plan_database
-from lambdas.shared.databases import CORE, DATABASES, Access, check_database, role_name
+from lambdas.shared.databases import (
+    ALL_TENANTS_ROLE,
+    CORE,
+    DATABASES,
+    Access,
+    check_database,
+    role_name,
+)
 from lambdas.shared.db import Connection
 from lambdas.shared.dsn import resolve_dsn
 from policies.rls import DatabaseProfile, PolicySpec, app_profile, core_profile
@@ -73,7 +80,12 @@ class RolloutReport:
 def profile_for(database: str) -> DatabaseProfile:
     owner = role_name(database, Access.OWNER)
     if database == CORE:
-        return core_profile(database, owner=owner, control_plane_role=role_name(CORE, Access.APP))
+        return core_profile(
+            database,
+            owner=owner,
+            control_plane_role=role_name(CORE, Access.APP),
+            all_tenants_role=ALL_TENANTS_ROLE,
+        )
     return app_profile(
         database,
         owner=owner,

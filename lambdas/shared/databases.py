@@ -13,7 +13,11 @@ APP_DATABASES: tuple[str, ...] = ("crm", "hr", "accounting", "inventory", "affil
 DATABASES: tuple[str, ...] = (CORE, *APP_DATABASES)
 
 # The core database's runtime role is the control-plane service role (onboarding, usage).
+# It logs in bound to one tenant like any runtime role; for cross-tenant work it switches, one
+# transaction at a time (SET LOCAL ROLE), to ALL_TENANTS_ROLE, which it is a NOINHERIT member
+# of and which nobody can log in as.
 CONTROL_PLANE_ROLE = "core_control_plane"
+ALL_TENANTS_ROLE = "core_all_tenants"
 
 
 class Access(StrEnum):

@@ -28,7 +28,7 @@ from typing import TypeAlias
 import psycopg2
 import psycopg2.extensions
 
-from lambdas.shared.databases import Access, check_database
+from lambdas.shared.databases import ALL_TENANTS_ROLE, CORE, Access, check_database
 from lambdas.shared.dsn import resolve_dsn
 
 logger = logging.getLogger(__name__)
@@ -37,18 +37,16 @@ Connection: TypeAlias = psycopg2.extensions.connection
 Cursor: TypeAlias = psycopg2.extensions.cursor
 
 TENANT_SETTING = "app.tenant_id"
-CONTROL_PLANE_SETTING = "app.control_plane"
-CONTROL_PLANE_ON = "on"
 CONNECT_TIMEOUT_SECONDS = 5
 
 _PREAMBLE = (
     "BEGIN;"
-    f" SELECT set_config('{TENANT_SETTING}', %(tenant)s, true),"
-    f" set_config('{CONTROL_PLANE_SETTING}', %(control_plane)s, true);"
+    f" SELECT set_config('{TENANT_SETTING}', %(tenant)s, true);"
     " SET LOCAL statement_timeout = %(statement_ms)s;"
     " SET LOCAL lock_timeout = %(lock_ms)s;"
     " SET LOCAL idle_in_transaction_session_timeout = %(idle_ms)s"
 )
+_ALL_TENANTS = f'; SET LOCAL ROLE "{ALL_TENANTS_ROLE}"'
 
 # A role that row-level security does not bind, directly or through SET ROLE.
 _UNSAFE_ROLES = """
@@ -154,9 +152,9 @@ class Database:
             self._conn = None
 
     def _begin(self, tenant: str, control_plane: bool) -> Connection:
+        preamble = _PREAMBLE + (_ALL_TENANTS if control_plane else "")
         params = {
             "tenant": tenant,
-            "control_plane": CONTROL_PLANE_ON if control_plane else "",
             "statement_ms": self.timeouts.statement_ms,
             "lock_ms": self.timeouts.lock_ms,
             "idle_ms": self.timeouts.idle_in_transaction_ms,
@@ -166,9 +164,14 @@ class Database:
             conn = self._conn if self._conn is not None and not self._conn.closed else self._open()
             try:
                 with conn.cursor() as cur:
-                    cur.execute(_PREAMBLE, params)
-            except (psycopg2.OperationalError, psycopg2.InterfaceError):
-                if not conn.closed or reopened:
+                    cur.execute(preamble, params)
+            except psycopg2.Error:
+                if not conn.closed:
+                    # The server refused the preamble (e.g. SET ROLE): end that transaction.
+                    self._finish(conn, "ROLLBACK")
+                    raise
+                if reopened:
+                    self.close()
                     raise
                 logger.warning(
                     "database connection was dead; reopening",
@@ -211,12 +214,17 @@ class Database:
         return self._unit("", control_plane=False)
 
     def as_control_plane(self) -> AbstractContextManager[Cursor]:
-        """A cross-tenant unit of work in the core database for the control-plane role only.
+        """A cross-tenant unit of work in the core database, for the control-plane role.
 
-        The core policies let the control-plane role see every tenant only inside a
-        transaction that sets `app.control_plane`, so a tenant-scoped unit of work of the same
-        role stays bound to its tenant.
+        The transaction switches to the all-tenants role (`SET LOCAL ROLE`), whose policy lets
+        it see every tenant; any other role is refused by the server. A tenant-scoped unit of
+        work of the control-plane role stays bound to its tenant.
         """
+        if self.database != CORE:
+            raise ValueError(
+                f"database {self.database!r}: control-plane units of work exist only in "
+                f"{CORE!r}; app databases are read across tenants by the usage reader"
+            )
         return self._unit("", control_plane=True)
 
 

@@ -10,8 +10,6 @@ from policies.rls.profiles import (
     core_profile,
 )
 from policies.rls.sql import (
-    CONTROL_PLANE_PREDICATE,
-    CONTROL_PLANE_SETTING,
     TENANT_PREDICATE,
     TENANT_SETTING,
     PolicySpec,
@@ -20,8 +18,6 @@ from policies.rls.sql import (
 
 __all__ = [
     "CONTROL_PLANE_POLICY",
-    "CONTROL_PLANE_PREDICATE",
-    "CONTROL_PLANE_SETTING",
     "TENANT_POLICY",
     "TENANT_PREDICATE",
     "TENANT_SETTING",

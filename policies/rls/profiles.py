@@ -6,12 +6,14 @@ TRUNCATE (which row-level security does not filter), REFERENCES or TRIGGER; the 
 reads `usage_events` (and its partitions) of all tenants through `usage_reader_read` and can
 read nothing else.
 
-Core database: the same `tenant_isolation` policy, plus `control_plane_access` for the
-control-plane role only. The control plane must create, list and bill tenants, so it reads and
-writes across tenants; the policy is scoped twice so that power is not ambient: it names that
-one role, and it applies only in a transaction that sets `app.control_plane` (the data-access
-helper's `as_control_plane()`), so the same role in a tenant-scoped unit of work is bound to the
-tenant like anyone else. Its grants are per table: `audit_log` is append-only, the catalog
+Core database: the same `tenant_isolation` policy binds the control-plane role when it logs in.
+The control plane must create, list and bill tenants, so it also works across tenants, through
+`control_plane_access`, a policy scoped as narrowly as PostgreSQL allows: it names one role,
+the all-tenants role, that nobody can log in as; the control-plane role is its only member,
+without inheriting from it, so the power exists only inside a transaction that switches to it
+(`SET LOCAL ROLE`, the data-access helper's `as_control_plane()`). A role switch rather than a
+setting tested inside the policy keeps each policy a constant or a single comparison, so both
+modes keep their index plans. Grants are per table: `audit_log` is append-only; the catalog
 tables are read-only except `tenants`, which is never deleted (offboarding sets a status).
 """
 
@@ -20,12 +22,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from policies.rls.sql import (
-    ALL_ROWS,
-    CONTROL_PLANE_PREDICATE,
-    TENANT_PREDICATE,
-    PolicySpec,
-)
+from policies.rls.sql import ALL_ROWS, TENANT_PREDICATE, PolicySpec
 
 TENANT_POLICY = "tenant_isolation"
 USAGE_READER_POLICY = "usage_reader_read"
@@ -39,7 +36,7 @@ READ_ONLY = frozenset({"SELECT"})
 CONTROL_PLANE_TABLE_PRIVILEGES: Mapping[str, frozenset[str]] = {
     "audit_log": frozenset({"SELECT", "INSERT"}),
 }
-# Control-plane grants on the core catalog tables (no tenant_id, so no row-level security).
+# Grants of the all-tenants role on the core catalog tables (no tenant_id, so no RLS).
 CONTROL_PLANE_CATALOG_PRIVILEGES: Mapping[str, frozenset[str]] = {
     "tenants": frozenset({"SELECT", "INSERT", "UPDATE"}),
     "plans": READ_ONLY,
@@ -60,20 +57,20 @@ class DatabaseProfile:
     owner: str
     runtime: str
     usage_reader: str | None = None
-    control_plane: bool = False
+    all_tenants: str | None = None
     catalog_privileges: Mapping[str, frozenset[str]] = field(default_factory=dict)
 
     def table_policies(self, base_table: str) -> tuple[PolicySpec, ...]:
         """Policies of a tenant table; `base_table` is the partition root's name for partitions."""
         policies = [TENANT_ISOLATION]
-        if self.control_plane:
+        if self.all_tenants:
             policies.append(
                 PolicySpec(
                     name=CONTROL_PLANE_POLICY,
                     command="ALL",
-                    roles=(self.runtime,),
-                    using=CONTROL_PLANE_PREDICATE,
-                    with_check=CONTROL_PLANE_PREDICATE,
+                    roles=(self.all_tenants,),
+                    using=ALL_ROWS,
+                    with_check=ALL_ROWS,
                 )
             )
         if self.usage_reader and base_table == USAGE_TABLE:
@@ -89,28 +86,36 @@ class DatabaseProfile:
         return tuple(policies)
 
     def table_grants(self, base_table: str) -> dict[str, frozenset[str]]:
-        runtime = READ_WRITE
-        if self.control_plane:
-            runtime = CONTROL_PLANE_TABLE_PRIVILEGES.get(base_table, READ_WRITE)
-        grants = {self.runtime: runtime}
+        if self.all_tenants:
+            privileges = CONTROL_PLANE_TABLE_PRIVILEGES.get(base_table, READ_WRITE)
+            return {self.runtime: privileges, self.all_tenants: privileges}
+        grants = {self.runtime: READ_WRITE}
         if self.usage_reader and base_table == USAGE_TABLE:
             grants[self.usage_reader] = READ_ONLY
         return grants
 
     def view_grants(self) -> dict[str, frozenset[str]]:
-        """Views run with the caller's rights (security_invoker): the runtime role reads them."""
-        return {self.runtime: READ_ONLY}
+        """Views run with the caller's rights (security_invoker): the runtime roles read them."""
+        readers = [self.runtime, *([self.all_tenants] if self.all_tenants else [])]
+        return {role: READ_ONLY for role in readers}
+
+    def catalog_grants(self, table: str) -> dict[str, frozenset[str]]:
+        if not self.all_tenants:
+            return {}
+        return {self.all_tenants: self.catalog_privileges[table]}
 
 
 def app_profile(database: str, *, owner: str, runtime: str, usage_reader: str) -> DatabaseProfile:
     return DatabaseProfile(database, owner, runtime, usage_reader=usage_reader)
 
 
-def core_profile(database: str, *, owner: str, control_plane_role: str) -> DatabaseProfile:
+def core_profile(
+    database: str, *, owner: str, control_plane_role: str, all_tenants_role: str
+) -> DatabaseProfile:
     return DatabaseProfile(
         database,
         owner,
         control_plane_role,
-        control_plane=True,
+        all_tenants=all_tenants_role,
         catalog_privileges=CONTROL_PLANE_CATALOG_PRIVILEGES,
     )

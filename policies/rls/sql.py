@@ -10,8 +10,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 TENANT_SETTING = "app.tenant_id"
-CONTROL_PLANE_SETTING = "app.control_plane"
-CONTROL_PLANE_ON = "on"
 PUBLIC = "PUBLIC"
 
 # `current_setting(..., true)` is NULL or '' when no tenant is set; nullif turns '' into NULL,
@@ -20,9 +18,8 @@ PUBLIC = "PUBLIC"
 # usable as an index condition on the tenant_id index.
 CURRENT_TENANT = f"(SELECT nullif(current_setting('{TENANT_SETTING}', true), '')::uuid)"
 TENANT_PREDICATE = f"tenant_id = {CURRENT_TENANT}"
-CONTROL_PLANE_PREDICATE = (
-    f"(SELECT current_setting('{CONTROL_PLANE_SETTING}', true)) = '{CONTROL_PLANE_ON}'"
-)
+# For roles that read every tenant by design. A constant `true` also lets the planner drop the
+# tenant predicate it is OR-ed with, so those roles keep their index plans.
 ALL_ROWS = "true"
 
 COMMANDS = ("ALL", "SELECT", "INSERT", "UPDATE", "DELETE")

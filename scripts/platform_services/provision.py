@@ -15,6 +15,9 @@ from psycopg2 import sql
 
 from lambdas.rls_rollout.rollout import RolloutReport, owner_connector, run_rollout
 from lambdas.shared.databases import (
+    ALL_TENANTS_ROLE,
+    CONTROL_PLANE_ROLE,
+    CORE,
     DATABASES,
     Access,
     accesses,
@@ -22,14 +25,14 @@ from lambdas.shared.databases import (
     has_access,
     role_name,
 )
-from lambdas.shared.db import Connection
+from lambdas.shared.db import Connection, Cursor
 from lambdas.shared.migrations import apply_migrations
 from scripts.platform_services.settings import LOOPBACK
 
 Echo = Callable[[str], None]
 
-# LOGIN roles that row-level security binds: never superuser, never BYPASSRLS.
-_ROLE_OPTIONS = "LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS"
+# Roles that row-level security binds: never superuser, never BYPASSRLS.
+_BOUND = "NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS"
 DUMMY_AWS_KEY = "testing"
 
 
@@ -37,63 +40,94 @@ def platform_roles() -> list[str]:
     return [role_name(db, access) for db in DATABASES for access in accesses(db)]
 
 
+def _ensure_role(cur: Cursor, role: str, options: str, password: str | None) -> bool:
+    """Create or correct one role; True when it was created."""
+    cur.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (role,))
+    verb = "ALTER" if cur.fetchone() else "CREATE"
+    text = "{} ROLE {} " + options + (" PASSWORD %s" if password else "")
+    cur.execute(
+        sql.SQL(text).format(sql.SQL(verb), sql.Identifier(role)),
+        (password,) if password else None,
+    )
+    return verb == "CREATE"
+
+
 def ensure_roles(admin: Connection, passwords: Mapping[str, str]) -> list[str]:
-    """Create missing roles; reset every role's options and password. Returns created ones."""
+    """Create missing roles; reset every role's options and password. Returns created ones.
+
+    The only membership among platform roles is the control-plane role's in the all-tenants
+    role, without inheritance: any other would let a role act as another.
+    """
     created = []
     with admin.cursor() as cur:
         for role in platform_roles():
-            cur.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (role,))
-            verb = "ALTER" if cur.fetchone() else "CREATE"
-            statement = sql.SQL("{} ROLE {} " + _ROLE_OPTIONS + " PASSWORD %s").format(
-                sql.SQL(verb), sql.Identifier(role)
-            )
-            cur.execute(statement, (passwords[role],))
-            if verb == "CREATE":
+            inherit = "NOINHERIT" if role == CONTROL_PLANE_ROLE else "INHERIT"
+            if _ensure_role(cur, role, f"LOGIN {inherit} {_BOUND}", passwords[role]):
                 created.append(role)
-        for db in DATABASES:
-            # The owner may act as the runtime role (SET ROLE): the isolation suite checks
-            # plans as the runtime role inside the owner's rolled-back transactions.
-            cur.execute(
-                sql.SQL("GRANT {} TO {}").format(
-                    sql.Identifier(role_name(db, Access.APP)),
-                    sql.Identifier(role_name(db, Access.OWNER)),
+        if _ensure_role(cur, ALL_TENANTS_ROLE, f"NOLOGIN NOINHERIT {_BOUND}", None):
+            created.append(ALL_TENANTS_ROLE)
+        everyone = [*platform_roles(), ALL_TENANTS_ROLE]
+        cur.execute(
+            "SELECT r.rolname, m.rolname FROM pg_auth_members AS a "
+            "JOIN pg_roles AS r ON r.oid = a.roleid JOIN pg_roles AS m ON m.oid = a.member "
+            "WHERE r.rolname = ANY(%(roles)s) AND m.rolname = ANY(%(roles)s)",
+            {"roles": everyone},
+        )
+        for granted, member in cur.fetchall():
+            if (granted, member) != (ALL_TENANTS_ROLE, CONTROL_PLANE_ROLE):
+                cur.execute(
+                    sql.SQL("REVOKE {} FROM {}").format(
+                        sql.Identifier(granted), sql.Identifier(member)
+                    )
                 )
+        cur.execute(
+            sql.SQL("GRANT {} TO {}").format(
+                sql.Identifier(ALL_TENANTS_ROLE), sql.Identifier(CONTROL_PLANE_ROLE)
             )
+        )
     return created
 
 
 def _readers(database: str) -> list[str]:
-    return [role_name(database, a) for a in (Access.APP, Access.USAGE) if has_access(database, a)]
+    """Roles that may connect to (and use the schema of) a database besides its owner."""
+    roles = [role_name(database, a) for a in (Access.APP, Access.USAGE) if has_access(database, a)]
+    return [*roles, ALL_TENANTS_ROLE] if database == CORE else roles
+
+
+def prepare_database(
+    admin: Connection, connect_as_admin: Callable[[str], Connection], name: str, kind: str
+) -> bool:
+    """Create database `name` for the `kind` database's roles (if missing) and lock it down:
+    only the owner, the runtime role and the usage reader may connect or use its schema."""
+    owner = sql.Identifier(role_name(kind, Access.OWNER))
+    target = sql.Identifier(name)
+    readers = sql.SQL(", ").join(sql.Identifier(role) for role in _readers(kind))
+    created = False
+    with admin.cursor() as cur:
+        cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,))
+        if cur.fetchone() is None:
+            cur.execute(
+                sql.SQL("CREATE DATABASE {} OWNER {} ENCODING 'UTF8' TEMPLATE template0").format(
+                    target, owner
+                )
+            )
+            created = True
+        cur.execute(sql.SQL("ALTER DATABASE {} OWNER TO {}").format(target, owner))
+        cur.execute(sql.SQL("REVOKE ALL ON DATABASE {} FROM PUBLIC").format(target))
+        cur.execute(sql.SQL("GRANT CONNECT ON DATABASE {} TO {}").format(target, readers))
+    in_db = connect_as_admin(name)
+    try:
+        with in_db.cursor() as cur:
+            cur.execute("REVOKE ALL ON SCHEMA public FROM PUBLIC")
+            cur.execute(sql.SQL("GRANT USAGE ON SCHEMA public TO {}").format(readers))
+    finally:
+        in_db.close()
+    return created
 
 
 def ensure_databases(admin: Connection, connect_as_admin: Callable[[str], Connection]) -> list[str]:
-    """Create missing databases owned by their owner role; only listed roles may connect."""
-    created = []
-    with admin.cursor() as cur:
-        for db in DATABASES:
-            owner = sql.Identifier(role_name(db, Access.OWNER))
-            readers = sql.SQL(", ").join(sql.Identifier(role) for role in _readers(db))
-            cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", (db,))
-            if cur.fetchone() is None:
-                cur.execute(
-                    sql.SQL(
-                        "CREATE DATABASE {} OWNER {} ENCODING 'UTF8' TEMPLATE template0"
-                    ).format(sql.Identifier(db), owner)
-                )
-                created.append(db)
-            cur.execute(sql.SQL("ALTER DATABASE {} OWNER TO {}").format(sql.Identifier(db), owner))
-            cur.execute(sql.SQL("REVOKE ALL ON DATABASE {} FROM PUBLIC").format(sql.Identifier(db)))
-            cur.execute(
-                sql.SQL("GRANT CONNECT ON DATABASE {} TO {}").format(sql.Identifier(db), readers)
-            )
-            in_db = connect_as_admin(db)
-            try:
-                with in_db.cursor() as db_cur:
-                    db_cur.execute("REVOKE ALL ON SCHEMA public FROM PUBLIC")
-                    db_cur.execute(sql.SQL("GRANT USAGE ON SCHEMA public TO {}").format(readers))
-            finally:
-                in_db.close()
-    return created
+    """The six databases, each owned by its owner role; returns the ones created."""
+    return [db for db in DATABASES if prepare_database(admin, connect_as_admin, db, db)]
 
 
 def platform_env(
