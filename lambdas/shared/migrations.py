@@ -100,7 +100,7 @@ def applied_checksums(conn: Connection) -> dict[int, str]:
         return {int(version): str(checksum) for version, checksum in cur.fetchall()}
 
 
-def _check_history(migrations: list[Migration], applied: dict[int, str]) -> None:
+def check_history(migrations: list[Migration], applied: dict[int, str]) -> None:
     known = {m.version: m for m in migrations}
     for version, checksum in sorted(applied.items()):
         migration = known.get(version)
@@ -119,7 +119,7 @@ def _check_history(migrations: list[Migration], applied: dict[int, str]) -> None
 def pending_migrations(conn: Connection, database: str) -> list[Migration]:
     migrations = load_migrations(database)
     applied = applied_checksums(conn)
-    _check_history(migrations, applied)
+    check_history(migrations, applied)
     return [m for m in migrations if m.version not in applied]
 
 

@@ -84,7 +84,7 @@ def rollout(
 
 @dataclass(frozen=True)
 class Scratch:
-    """A schema of the crm database that one test owns, with one tenant table `items`."""
+    """A schema of the crm database that one test owns: tenant table `items`, view `item_labels`."""
 
     database: str
     schema: str
@@ -92,6 +92,10 @@ class Scratch:
     @property
     def table(self) -> str:
         return f"{self.schema}.items"
+
+    @property
+    def view(self) -> str:
+        return f"{self.schema}.item_labels"
 
     def report_items(self, entries: list[dict[str, str]]) -> list[dict[str, str]]:
         return [entry for entry in entries if entry["object"].startswith(f"{self.schema}.")]
@@ -113,6 +117,10 @@ def scratch_schema(env: Mapping[str, str], database: str = "crm") -> Iterator[Sc
                 " id uuid NOT NULL DEFAULT gen_random_uuid(),"
                 " label text NOT NULL DEFAULT 'item',"
                 " PRIMARY KEY (tenant_id, id))"
+            )
+            cur.execute(
+                f"CREATE VIEW {schema}.item_labels WITH (security_invoker = true) AS"
+                f" SELECT tenant_id, label FROM {schema}.items"
             )
         yield Scratch(database, schema)
     finally:

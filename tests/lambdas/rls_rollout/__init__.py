@@ -1,0 +1,1 @@
+"""Tests of the RLS rollout Lambda against the local PostgreSQL server."""

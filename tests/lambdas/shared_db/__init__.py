@@ -1,0 +1,1 @@
+"""Tests of the shared tenant data-access helper (lambdas/shared) against PostgreSQL."""
