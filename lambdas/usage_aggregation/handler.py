@@ -42,7 +42,7 @@ _databases: dict[str, Database] = {}
 
 
 @metrics.log_metrics
-@logger.inject_lambda_context
+@logger.inject_lambda_context(clear_state=True)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     try:
         day = usage_day(event)
