@@ -1,5 +1,11 @@
 """Runs units of work against one database, as one tenant or as the control plane.
 
+    db = get_database("crm")                 # runtime role, reused across warm invocations
+    with db.as_tenant(tenant_id) as cur:     # sees and writes only that tenant's rows
+        cur.execute("SELECT ... FROM contacts")
+    get_database("crm", Access.USAGE).without_tenant()   # usage reader: usage_events only
+    get_database("core").as_control_plane()              # core: every tenant (SET LOCAL ROLE)
+
 A unit of work is one explicit transaction on a reused connection:
 
 - its first round trip opens the transaction, sets the tenant with
