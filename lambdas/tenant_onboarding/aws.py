@@ -13,10 +13,12 @@ import threading
 from typing import Any
 
 _clients: dict[str, Any] = {}
+_session: Any = None
 _lock = threading.Lock()
 
 
 def client(service: str) -> Any:
+    global _session
     found = _clients.get(service)
     if found is not None:
         return found
@@ -25,8 +27,11 @@ def client(service: str) -> Any:
             import boto3
             from botocore.config import Config
 
-            _clients[service] = boto3.session.Session().client(
-                service,  # type: ignore[call-overload]
+            if _session is None:
+                # One session: its loader caches service models across clients.
+                _session = boto3.session.Session()
+            _clients[service] = _session.client(
+                service,
                 endpoint_url=os.getenv("AWS_ENDPOINT_URL") or None,
                 config=Config(retries={"mode": "standard", "max_attempts": 3}),
             )
@@ -34,9 +39,11 @@ def client(service: str) -> Any:
 
 
 def reset_clients() -> None:
-    """Forget every client, e.g. after a test started a new moto mock."""
+    """Forget every client and the session, e.g. after a test started a new moto mock."""
+    global _session
     with _lock:
         _clients.clear()
+        _session = None
 
 
 def error_code(error: BaseException) -> str | None:
