@@ -10,7 +10,8 @@ BOOTSTRAP := $(VENV)/.installed
 # jsii warns on every start that Node 20 is past end of life; it is only a warning.
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 
-.PHONY: help bootstrap test lint fmt typecheck synth validate plan check up down demo bench clean
+.PHONY: help bootstrap test lint fmt typecheck synth validate plan check lint-workflows package docs \
+	up down demo bench clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -43,6 +44,22 @@ validate: $(BOOTSTRAP) ## terraform init (provider mirror) and validate every st
 
 plan: $(BOOTSTRAP) ## offline terraform plan of ENV (default dev), with its JSON
 	@$(PY) -m scripts.tf plan --env $(ENV)
+
+check: $(BOOTSTRAP) ## policy gate: checkov + platform checks on offline plans of every environment
+	@$(PY) -m scripts.policy_gate --refresh-plans
+	@$(MAKE) --no-print-directory lint-workflows
+
+lint-workflows: $(BOOTSTRAP) ## lint .github with check-jsonschema, zizmor and repository rules
+	@$(PY) -m scripts.lint_workflows
+
+package: $(BOOTSTRAP) ## build the Lambda layer and code zips under build/lambda
+	@$(PY) -m scripts.package_lambdas
+
+docs: $(BOOTSTRAP) ## regenerate the README's architecture picture and environments table
+	@$(PY) -m scripts.docs
+
+bench: $(BOOTSTRAP) ## every benchmark against the local platform; figures to .local/bench.json
+	@$(PY) -m scripts.bench
 
 up: $(BOOTSTRAP) ## start the local platform (PostgreSQL + moto_server) and write .local/platform.env
 	@$(PY) -m scripts.local_platform up

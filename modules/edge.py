@@ -23,6 +23,10 @@ from cdktf_cdktf_provider_aws.vpc_security_group_ingress_rule import VpcSecurity
 from cdktf_cdktf_provider_aws.wafv2_web_acl import (
     Wafv2WebAcl,
     Wafv2WebAclDefaultAction,
+    Wafv2WebAclRule,
+    Wafv2WebAclRuleAction,
+    Wafv2WebAclRuleOverrideAction,
+    Wafv2WebAclRuleVisibilityConfig,
     Wafv2WebAclVisibilityConfig,
 )
 from cdktf_cdktf_provider_aws.wafv2_web_acl_association import Wafv2WebAclAssociation
@@ -34,7 +38,7 @@ from constructs import Construct
 from environments.config import EnvironmentConfig
 from modules.log_bucket import ALB_LOG_PREFIX
 from modules.naming import Naming
-from policies.waf_rules import web_acl_rules
+from policies.waf_rules import WafRule, web_acl_rules
 
 TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"  # TLS 1.3 and 1.2 only
 
@@ -188,7 +192,7 @@ class Edge(Construct):
             name=naming.name("edge"),
             scope="REGIONAL",
             default_action=Wafv2WebAclDefaultAction(allow={}),
-            rule_json=Fn.jsonencode(web_acl_rules(props.config.waf_rate_limit_per_5_minutes)),
+            rule=[_rule(rule) for rule in web_acl_rules(props.config.waf_rate_limit_per_5_minutes)],
             visibility_config=Wafv2WebAclVisibilityConfig(
                 cloudwatch_metrics_enabled=True,
                 sampled_requests_enabled=True,
@@ -212,3 +216,18 @@ class Edge(Construct):
             resource_arn=self.web_acl.arn,
             log_destination_configs=[log_group.arn],
         )
+
+
+def _rule(rule: WafRule) -> Wafv2WebAclRule:
+    return Wafv2WebAclRule(
+        name=rule.name,
+        priority=rule.priority,
+        statement=rule.statement,
+        action=Wafv2WebAclRuleAction(block={}) if rule.block else None,
+        override_action=None if rule.block else Wafv2WebAclRuleOverrideAction(none={}),
+        visibility_config=Wafv2WebAclRuleVisibilityConfig(
+            cloudwatch_metrics_enabled=True,
+            sampled_requests_enabled=True,
+            metric_name=rule.metric_name,
+        ),
+    )

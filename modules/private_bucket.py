@@ -116,7 +116,20 @@ class PrivateBucket(Construct):
             self,
             "Lifecycle",
             bucket=bucket_id,
-            rule=[_lifecycle_rule(rule) for rule in props.lifecycle],
+            rule=[
+                *(_lifecycle_rule(rule) for rule in props.lifecycle),
+                # Bucket-wide, so that no prefix keeps paying for failed multipart uploads.
+                S3BucketLifecycleConfigurationRule(
+                    id="abort-incomplete-uploads",
+                    status="Enabled",
+                    filter=[S3BucketLifecycleConfigurationRuleFilter(prefix="")],
+                    abort_incomplete_multipart_upload=[
+                        S3BucketLifecycleConfigurationRuleAbortIncompleteMultipartUpload(
+                            days_after_initiation=7
+                        )
+                    ],
+                ),
+            ],
         )
         if props.access_log_bucket:
             S3BucketLoggingA(
@@ -157,11 +170,6 @@ def _lifecycle_rule(rule: LifecycleRule) -> S3BucketLifecycleConfigurationRule:
         noncurrent_version_expiration=[
             S3BucketLifecycleConfigurationRuleNoncurrentVersionExpiration(
                 noncurrent_days=rule.noncurrent_expire_after_days
-            )
-        ],
-        abort_incomplete_multipart_upload=[
-            S3BucketLifecycleConfigurationRuleAbortIncompleteMultipartUpload(
-                days_after_initiation=7
             )
         ],
     )

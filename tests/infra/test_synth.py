@@ -228,10 +228,22 @@ def test_waf_has_managed_groups_rate_rule_association_and_logging(
     stack = stacks[env]
     acl = only(stack, "aws_wafv2_web_acl")
     assert acl["scope"] == "REGIONAL"
-    rules_json = acl["rule_json"]
+    rules = {rule["name"]: rule for rule in acl["rule"]}
     for group in ("AWSManagedRulesCommonRuleSet", "AWSManagedRulesKnownBadInputsRuleSet"):
-        assert group in rules_json
-    assert "RateBasedStatement" in rules_json
+        statement = rules[group]["statement"]["managed_rule_group_statement"][0]
+        assert statement == {"name": group, "vendor_name": "AWS"}
+        assert rules[group]["override_action"] == {"none": {}}
+    anonymous = rules["AWSManagedRulesAnonymousIpList"]["statement"]
+    [override] = anonymous["managed_rule_group_statement"][0]["rule_action_override"]
+    assert override["name"] == "HostingProviderIPList"
+    rate = rules["PerIpRateLimit"]
+    limit = load_environment(env).waf_rate_limit_per_5_minutes
+    assert rate["statement"]["rate_based_statement"][0] == {
+        "limit": limit,
+        "aggregate_key_type": "IP",
+    }
+    assert rate["action"] == {"block": {}}
+    assert len({rule["priority"] for rule in acl["rule"]}) == len(acl["rule"])
     assert "Edge_WebAcl" in only(stack, "aws_wafv2_web_acl_association")["web_acl_arn"]
     logging = only(stack, "aws_wafv2_web_acl_logging_configuration")
     assert "WafLogGroup" in logging["log_destination_configs"][0]

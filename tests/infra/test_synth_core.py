@@ -58,7 +58,11 @@ def test_document_bucket_is_private_versioned_kms_tls_only(
     policy = one(stack, "aws_s3_bucket_policy", "DocumentBucket_")["policy"]
     assert "aws:SecureTransport" in policy and "Deny" in policy
     lifecycle = one(stack, "aws_s3_bucket_lifecycle_configuration", "DocumentBucket_")
-    assert {r["id"] for r in lifecycle["rule"]} == {"tenant-documents", "usage-reports"}
+    assert {r["id"] for r in lifecycle["rule"]} == {
+        "tenant-documents",
+        "usage-reports",
+        "abort-incomplete-uploads",
+    }
     logging = one(stack, "aws_s3_bucket_logging", "DocumentBucket_")
     assert "LogBucket_Bucket" in logging["target_bucket"]
 
