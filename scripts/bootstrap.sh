@@ -8,7 +8,11 @@ venv="${VENV:-$root/.venv}"
 stamp="$venv/.installed"
 
 need_apt=()
-command -v pg_ctl >/dev/null 2>&1 || [ -x /usr/lib/postgresql/15/bin/pg_ctl ] || need_apt+=(postgresql-15)
+# Any PostgreSQL >= 15 server will do (RDS runs 16; the SQL sticks to what 15 offers);
+# `postgresql` is Debian's package for its current major version.
+if ! command -v pg_ctl >/dev/null 2>&1 && ! compgen -G "/usr/lib/postgresql/*/bin/pg_ctl" >/dev/null; then
+  need_apt+=(postgresql)
+fi
 command -v node >/dev/null 2>&1 || need_apt+=(nodejs npm)
 command -v runuser >/dev/null 2>&1 || need_apt+=(util-linux)
 if [ "${#need_apt[@]}" -gt 0 ]; then
