@@ -3,6 +3,7 @@ validate, plan, and a plan summary. A thin CLI over functions the tests call.
 
     python -m scripts.tf validate            # synth, then init + validate every stack
     python -m scripts.tf plan --env dev      # synth, then plan one environment, with JSON
+    python -m scripts.tf apply --env dev --plan-file build/plan/dev.tfplan --no-synth
 """
 
 from __future__ import annotations
@@ -162,6 +163,20 @@ def plan(settings: PlatformSettings, environment: str) -> PlanResult:
     return PlanResult(environment, plan_file, json_file, to_add, changed, destroyed)
 
 
+def apply(
+    settings: PlatformSettings,
+    environment: str,
+    plan_file: Path | None = None,
+    parallelism: int = 30,
+) -> str:
+    """Apply a saved plan (what a reviewer saw), or plan and apply in one step."""
+    directory = init(settings, environment)
+    target = [str(plan_file)] if plan_file else ["-auto-approve"]
+    return run(
+        ["apply", "-input=false", f"-parallelism={parallelism}", *target], directory, settings
+    )
+
+
 def print_plan(result: PlanResult) -> None:
     total = sum(result.to_add.values())
     print(
@@ -189,7 +204,8 @@ def main(argv: list[str] | None = None) -> int:
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("command", choices=["validate", "plan", "cli-config"])
+    parser.add_argument("command", choices=["validate", "plan", "apply", "cli-config"])
+    parser.add_argument("--plan-file", type=Path, help="apply: the saved plan to apply")
     parser.add_argument(
         "--env", choices=ENVIRONMENT_NAMES, action="append", help="environment(s); default: all"
     )
@@ -209,6 +225,9 @@ def main(argv: list[str] | None = None) -> int:
             if args.command == "validate":
                 validate(settings, environment)
                 print(f"validate {environment}: valid ({time.monotonic() - started:.1f}s)")
+            elif args.command == "apply":
+                apply(settings, environment, args.plan_file)
+                print(f"apply {environment}: done ({time.monotonic() - started:.1f}s)")
             else:
                 print_plan(plan(settings, environment))
     except (TerraformError, FileNotFoundError) as exc:
