@@ -219,14 +219,16 @@ def session_lease(
     settings = settings or Settings.from_env()
     marker = settings.sessions_dir / _STARTED_BY_TESTS
     lease = settings.sessions_dir / str(os.getpid())
-    info = up(settings, echo=echo)
+    # The lease comes first, so a session that ends meanwhile cannot stop servers under us.
     with _exclusive(settings):
         settings.sessions_dir.mkdir(exist_ok=True)
-        recorded = set(marker.read_text().split()) if marker.is_file() else set()
-        if info.started | recorded:
-            marker.write_text(" ".join(sorted(info.started | recorded)) + "\n")
         lease.touch()
     try:
+        info = up(settings, echo=echo)
+        with _exclusive(settings):
+            recorded = set(marker.read_text().split()) if marker.is_file() else set()
+            if info.started | recorded:
+                marker.write_text(" ".join(sorted(info.started | recorded)) + "\n")
         yield info
     finally:
         with _exclusive(settings):
