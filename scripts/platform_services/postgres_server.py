@@ -20,7 +20,13 @@ import psycopg2
 
 from lambdas.shared.db import Connection
 from scripts.platform_services.os_user import as_user, can_use_dir, give_to, is_root
-from scripts.platform_services.settings import LOOPBACK, PG_SUPERUSER, Settings
+from scripts.platform_services.settings import (
+    LOOPBACK,
+    PG_SUPERUSER,
+    Settings,
+    find_pg_bin,
+    pg_major,
+)
 
 # The longest unix socket path the kernel takes (sun_path) is 107 bytes plus NUL.
 SOCKET_PATH_MAX = 107
@@ -176,17 +182,28 @@ def _try_base(base: Path, settings: Settings, user: str | None) -> bool:
     return can_use_dir(user, base)
 
 
+def _cluster_at(base: Path, settings: Settings, user: str | None) -> Cluster:
+    """An existing cluster runs only on binaries of its own major version."""
+    version_file = base / "data" / "PG_VERSION"
+    if not version_file.is_file():
+        return Cluster(base, user, settings.pg_bin)
+    major = int(version_file.read_text().strip())
+    if pg_major(settings.pg_bin) == major:
+        return Cluster(base, user, settings.pg_bin)
+    return Cluster(base, user, find_pg_bin(os.environ, cluster_major=major))
+
+
 def locate_cluster(settings: Settings, user: str | None) -> Cluster:
     """The cluster of this checkout: where it already is, else `.local/pg`, else /tmp."""
     recorded = settings.pg_location_file
     if recorded.is_file():
         base = Path(recorded.read_text().strip())
         if (base / "data" / "PG_VERSION").is_file():
-            return Cluster(base, user, settings.pg_bin)
+            return _cluster_at(base, settings, user)
     for base in (settings.local_dir / "pg", settings.fallback_pg_base):
         if (base / "data" / "PG_VERSION").is_file() or _try_base(base, settings, user):
             recorded.write_text(f"{base}\n")
-            return Cluster(base, user, settings.pg_bin)
+            return _cluster_at(base, settings, user)
     who = f"OS user {user!r}" if is_root() and user else "this user"
     raise PostgresError(
         f"no folder for the PostgreSQL cluster that {who} can write: tried "

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import shutil
+import subprocess
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -16,6 +18,7 @@ DEFAULT_MOTO_PORT = 5055
 DEFAULT_PG_OS_USER = "tenantpg"
 PG_SUPERUSER = "postgres"
 LOOPBACK = "127.0.0.1"
+MIN_PG_MAJOR = 15
 
 
 class SettingsError(ValueError):
@@ -31,26 +34,48 @@ def _port(environ: Mapping[str, str], name: str, default: int) -> int:
     return int(raw)
 
 
-def find_pg_bin(environ: Mapping[str, str]) -> Path:
-    """PLATFORM_PG_BIN, else the newest /usr/lib/postgresql/<major>/bin, else pg_ctl's folder."""
+def pg_major(bin_dir: Path) -> int:
+    """The major version of the server binaries in `bin_dir` (`pg_ctl --version`)."""
+    result = subprocess.run(
+        [str(bin_dir / "pg_ctl"), "--version"], capture_output=True, text=True, check=False
+    )
+    match = re.search(r"\b(\d+)(?:\.\d+)?", result.stdout)
+    return int(match.group(1)) if match else 0
+
+
+def _candidates(environ: Mapping[str, str]) -> list[Path]:
     configured = environ.get("PLATFORM_PG_BIN", "").strip()
-    candidates = [Path(configured)] if configured else []
-    if not configured:
-        versions = sorted(
-            Path("/usr/lib/postgresql").glob("*/bin"),
-            key=lambda p: int(p.parent.name) if p.parent.name.isdigit() else 0,
-            reverse=True,
-        )
-        candidates.extend(versions)
-        on_path = shutil.which("pg_ctl")
-        if on_path:
-            candidates.append(Path(on_path).resolve().parent)
-    for candidate in candidates:
+    if configured:
+        return [Path(configured)]
+    versions = sorted(
+        Path("/usr/lib/postgresql").glob("*/bin"),
+        key=lambda p: int(p.parent.name) if p.parent.name.isdigit() else 0,
+        reverse=True,
+    )
+    on_path = shutil.which("pg_ctl")
+    return [*versions, *([Path(on_path).resolve().parent] if on_path else [])]
+
+
+def find_pg_bin(environ: Mapping[str, str], cluster_major: int | None = None) -> Path:
+    """PLATFORM_PG_BIN, else the newest /usr/lib/postgresql/<major>/bin, else pg_ctl's folder.
+
+    With `cluster_major` (an existing cluster's PG_VERSION), only binaries of that major
+    version can run it. The schemas need PostgreSQL 15 or later (security_invoker views,
+    ON DELETE SET NULL of chosen columns).
+    """
+    configured = environ.get("PLATFORM_PG_BIN", "").strip()
+    found = []
+    for candidate in _candidates(environ):
         if (candidate / "pg_ctl").is_file() and (candidate / "initdb").is_file():
-            return candidate
+            major = pg_major(candidate)
+            found.append(f"{candidate} ({major})")
+            if major >= MIN_PG_MAJOR and cluster_major in (None, major):
+                return candidate
+    wanted = f"version {cluster_major}" if cluster_major else f"version {MIN_PG_MAJOR} or later"
     raise SettingsError(
-        f"PLATFORM_PG_BIN = {configured!r}: no folder with initdb and pg_ctl found "
-        "(install postgresql-15, or point PLATFORM_PG_BIN at its bin folder)"
+        f"PLATFORM_PG_BIN = {configured!r}: no PostgreSQL server binaries of {wanted} "
+        f"(found: {', '.join(found) or 'none'}); install them, or point PLATFORM_PG_BIN at "
+        "their bin folder"
     )
 
 

@@ -20,7 +20,7 @@ from lambdas.shared.databases import (
 from lambdas.shared.dsn import ConnectionSettingsError, dsn_from_secret
 from scripts.platform_services.files import read_env_file, role_passwords, write_env_file
 from scripts.platform_services.provision import platform_env, platform_roles
-from scripts.platform_services.settings import Settings, SettingsError
+from scripts.platform_services.settings import Settings, SettingsError, find_pg_bin
 
 
 @pytest.mark.parametrize(
@@ -139,3 +139,15 @@ def test_incomplete_secret_is_refused(
 ) -> None:
     with pytest.raises(ConnectionSettingsError, match=message):
         dsn_from_secret(secret, "crm", environ, "test")
+
+
+def test_server_binaries_older_than_15_are_refused(tmp_path: Path) -> None:
+    pg_ctl = tmp_path / "pg_ctl"
+    pg_ctl.write_text("#!/bin/sh\necho 'pg_ctl (PostgreSQL) 14.11'\n")
+    pg_ctl.chmod(0o755)
+    (tmp_path / "initdb").write_text("")
+
+    with pytest.raises(SettingsError, match=r"\(14\).*") as raised:
+        find_pg_bin({"PLATFORM_PG_BIN": str(tmp_path)})
+
+    assert "version 15 or later" in str(raised.value)
