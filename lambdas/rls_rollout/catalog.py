@@ -16,6 +16,9 @@ from dataclasses import dataclass
 from lambdas.shared.db import Connection
 from policies.rls.sql import PolicySpec, QualifiedName, create_policy
 
+# Objects the rollout has converged once, by schema-qualified name: drift is a deviation on one
+# of them. Maintenance: a renamed table is new under its new name, so a hand edit made together
+# with a rename is reported as a change rather than as drift; the next run reports drift again.
 COVERAGE_TABLE = "rls_rollout_coverage"
 _COMMANDS = {"*": "ALL", "r": "SELECT", "a": "INSERT", "w": "UPDATE", "d": "DELETE"}
 _TRUE_OPTIONS = {"true", "on", "yes", "1"}

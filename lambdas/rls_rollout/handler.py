@@ -2,6 +2,11 @@
 
 Event `{"databases"?: [...], "dry_run"?: bool}` -> `{"tables_checked", "changes", "drift"}`.
 Connections are the owners' (`<DB>_DB_SECRET_ARN`, or `<DB>_DB_DSN` locally).
+
+Maintenance: this function imports the canonical policies from `policies/rls` (pure Python,
+standard library only), so its code zip must hold `policies/__init__.py` and `policies/rls/`
+next to `lambdas/`; scripts/package_lambdas.py packs only `lambdas/` today. Until it does, the
+deployed function fails at import while the local platform and the tests work.
 """
 
 from __future__ import annotations

@@ -77,6 +77,12 @@ class RolloutReport:
         return {"tables_checked": self.tables_checked, "changes": self.changes, "drift": self.drift}
 
 
+# Maintenance: the roles these profiles name (runtime, usage reader, core_all_tenants and its
+# one membership) and the databases' CONNECT and schema grants are created by the local
+# platform (scripts/platform_services/provision.py) as the superuser. On RDS they need a one-off
+# bootstrap by the master user, which is not automated here; until then the rollout stops at
+# the catalog read with 'role "crm_app" does not exist' and changes nothing.
+# https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/Appendix.PostgreSQL.CommonDBATasks.Roles.html
 def profile_for(database: str) -> DatabaseProfile:
     owner = role_name(database, Access.OWNER)
     if database == CORE:

@@ -189,6 +189,9 @@ class Database:
             return conn
 
     def _finish(self, conn: Connection, statement: str) -> None:
+        # DISCARD ALL cannot share a round trip with COMMIT (it refuses to run inside the
+        # implicit transaction of a multi-statement query), so a unit of work costs three
+        # round trips plus its own statements.
         try:
             with conn.cursor() as cur:
                 cur.execute(statement)

@@ -16,6 +16,12 @@ PUBLIC = "PUBLIC"
 # so `tenant_id = NULL` matches no row, never every row and never an error. The scalar
 # sub-select is planned as an InitPlan: evaluated once per statement, not once per row, and
 # usable as an index condition on the tenant_id index.
+#
+# Maintenance: row-level security filters rows, not the planner's statistics. pg_stats hides
+# RLS tables from roles the policies bind, but EXPLAIN shows row estimates computed from the
+# whole table, so a role that can run arbitrary SQL learns approximate table sizes. Workaround:
+# only the platform's services hold runtime credentials; tenants never get SQL access.
+# https://www.postgresql.org/docs/15/ddl-rowsecurity.html
 CURRENT_TENANT = f"(SELECT nullif(current_setting('{TENANT_SETTING}', true), '')::uuid)"
 TENANT_PREDICATE = f"tenant_id = {CURRENT_TENANT}"
 # For roles that read every tenant by design. A constant `true` also lets the planner drop the
