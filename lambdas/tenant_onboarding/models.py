@@ -82,7 +82,9 @@ def check_https_url(value: str) -> str:
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(strict=True, extra="forbid", frozen=True)
+    # defer_build: the validators are built on first use, not at import (a cold start that
+    # serves a GET never pays for them).
+    model_config = ConfigDict(strict=True, extra="forbid", frozen=True, defer_build=True)
 
 
 class SamlSso(_Strict):
