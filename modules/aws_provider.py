@@ -11,8 +11,8 @@ from environments.settings import PlatformSettings
 # Every service the stacks call; in offline and emulator targets each is pointed at one
 # endpoint, so that no call can reach a real AWS endpoint by accident.
 ENDPOINT_SERVICES: tuple[str, ...] = (
-    "acm", "apigateway", "autoscaling", "cloudwatch", "cloudwatchlogs", "cognitoidp", "ec2",
-    "elasticache", "elbv2", "events", "iam", "kms", "lambda_", "rds", "route53", "s3",
+    "acm", "apigateway", "autoscaling", "cloudwatch", "cloudwatchlogs", "cognitoidp", "dynamodb",
+    "ec2", "elasticache", "elbv2", "events", "iam", "kms", "lambda_", "rds", "route53", "s3",
     "secretsmanager", "sns", "sqs", "ssm", "sts", "wafv2",
 )  # fmt: skip
 
