@@ -3,7 +3,9 @@
 `target` says where the synthesized configuration will be planned or applied:
 - `offline` (default): no AWS account; every provider endpoint points at a closed loopback
   port, so `terraform plan` works without credentials and no call can leave the machine;
-- `emulator`: the local AWS emulator (`moto_server`) at `aws_endpoint_url`;
+- `emulator`: the local AWS emulator (`moto_server`) at `aws_endpoint_url`; its synth output
+  and state default to `.local/emulator/`, apart from the offline ones, so that an offline
+  plan never reads the emulator's state;
 - `aws`: a real account with the credentials of the caller (CI uses OIDC role assumption).
 """
 
@@ -18,6 +20,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 REPO_ROOT = Path(__file__).resolve().parent.parent
 # A TCP port nothing listens on: an accidental API call fails at once, on this machine.
 OFFLINE_ENDPOINT = "http://127.0.0.1:9"
+EMULATOR_DIR = REPO_ROOT / ".local" / "emulator"
 MIRROR_CANDIDATES: tuple[Path, ...] = (
     Path("/opt/tf-plugins"),
     Path("/usr/local/share/terraform/plugins"),
@@ -43,6 +46,14 @@ class PlatformSettings(BaseSettings):
     def _backend_default(self) -> PlatformSettings:
         if self.backend is None:
             object.__setattr__(self, "backend", "s3" if self.target == "aws" else "local")
+        return self
+
+    @model_validator(mode="after")
+    def _emulator_dirs(self) -> PlatformSettings:
+        if self.target == "emulator":
+            for name, default in (("out_dir", "cdktf.out"), ("state_dir", "state")):
+                if name not in self.model_fields_set:
+                    object.__setattr__(self, name, EMULATOR_DIR / default)
         return self
 
     @property
