@@ -83,7 +83,7 @@ class ControlPlaneApi(Construct):
             endpoint_configuration=ApiGatewayRestApiEndpointConfiguration(types=["REGIONAL"]),
             minimum_compression_size="1024",
         )
-        methods = []
+        deployed: list[ApiGatewayMethod | ApiGatewayIntegration] = []
         resources: dict[str, ApiGatewayResource] = {}
         for path, verbs in ROUTES:
             parent_path, _, part = path.rpartition("/")
@@ -105,7 +105,7 @@ class ControlPlaneApi(Construct):
                     http_method=verb,
                     authorization="AWS_IAM",
                 )
-                ApiGatewayIntegration(
+                integration = ApiGatewayIntegration(
                     self,
                     f"{_construct_id(path)}{verb.title()}Integration",
                     rest_api_id=self.api.id,
@@ -115,7 +115,9 @@ class ControlPlaneApi(Construct):
                     integration_http_method="POST",
                     uri=props.function_invoke_arn,
                 )
-                methods.append(method)
+                # A deployment needs every method's integration: "No integration defined for
+                # method" otherwise, when Terraform creates it before the integrations.
+                deployed.extend((method, integration))
 
         LambdaPermission(
             self,
@@ -131,7 +133,7 @@ class ControlPlaneApi(Construct):
             rest_api_id=self.api.id,
             triggers={"routes": hashlib.sha256(json.dumps(ROUTES).encode()).hexdigest()},
             lifecycle=TerraformResourceLifecycle(create_before_destroy=True),
-            depends_on=methods,
+            depends_on=deployed,
         )
 
         account = self._cloudwatch_role(props)
