@@ -58,6 +58,7 @@ class MotoServer:
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
+                env=_server_environment(),
             )
         self.pid_file.write_text(f"{process.pid}\n")
         deadline = time.monotonic() + READY_TIMEOUT_SECONDS
@@ -88,6 +89,14 @@ class MotoServer:
             time.sleep(0.1)
         os.killpg(pid, signal.SIGKILL)
         return True
+
+
+def _server_environment() -> dict[str, str]:
+    """moto leaves out the AWS managed IAM policies unless asked; the dev stack attaches some
+    (AmazonSSMManagedInstanceCore, AmazonRDSEnhancedMonitoringRole), and without them
+    `terraform apply` fails with "NoSuchEntity: Policy arn:aws:iam::aws:policy/... does not
+    exist or is not attachable"."""
+    return {**os.environ, "MOTO_IAM_LOAD_MANAGED_POLICIES": "true"}
 
 
 def _is_zombie(pid: int) -> bool:
