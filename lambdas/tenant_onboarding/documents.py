@@ -56,7 +56,7 @@ def delete_prefix(bucket: str, prefix: str) -> int:
     if not prefix.endswith("/") or prefix == "/":
         raise ValueError(f"prefix {prefix!r} must end with '/' and name a folder")
     s3 = aws.client("s3")
-    deleted = 0
+    deleted: set[tuple[str, str]] = set()
     while True:
         listing = s3.list_object_versions(Bucket=bucket, Prefix=prefix, MaxKeys=DELETE_BATCH)
         objects = [
@@ -64,11 +64,15 @@ def delete_prefix(bucket: str, prefix: str) -> int:
             for item in (*listing.get("Versions", []), *listing.get("DeleteMarkers", []))
         ]
         if not objects:
-            return deleted
+            return len(deleted)
+        listed = {(item["Key"], item["VersionId"]) for item in objects}
+        if listed & deleted:
+            # S3 said it deleted these (e.g. under an object lock it may not): stop, not loop.
+            raise DocumentError(f"{len(listed & deleted)} object versions survived deletion")
         for start in range(0, len(objects), DELETE_BATCH):
             batch = objects[start : start + DELETE_BATCH]
             result = s3.delete_objects(Bucket=bucket, Delete={"Objects": batch, "Quiet": True})
             if result.get("Errors"):
                 codes = sorted({error.get("Code", "?") for error in result["Errors"]})
                 raise DocumentError(f"S3 did not delete {len(result['Errors'])} objects: {codes}")
-            deleted += len(batch)
+        deleted |= listed

@@ -67,6 +67,7 @@ def check_email(value: str) -> str:
 
 
 def check_https_url(value: str) -> str:
+    _no_control_characters(value)
     if len(value) > MAX_URL_LENGTH or any(char.isspace() for char in value):
         raise ValueError(f"must be an https URL of at most {MAX_URL_LENGTH} characters")
     try:

@@ -21,11 +21,30 @@ from lambdas.tenant_onboarding.settings import APPS, LEASE_SECONDS
 
 StepColumn = Literal["provisioning_steps", "offboarding_steps"]
 
-_COLUMNS = (
-    "id, slug, name, admin_email, plan_code, status, provisioning_steps, offboarding_steps, "
-    "failed_step, failure_reason, idempotency_key, request_hash, onboarding_request, "
-    "onboarding_response, outbox, lease_owner, created_at, activated_at, offboarded_at"
+# The row as the Tenant dataclass names it (plan_code is `plan`); `apps` comes last.
+_FIELDS = (
+    "id",
+    "slug",
+    "name",
+    "admin_email",
+    "plan",
+    "status",
+    "provisioning_steps",
+    "offboarding_steps",
+    "failed_step",
+    "failure_reason",
+    "idempotency_key",
+    "request_hash",
+    "onboarding_request",
+    "onboarding_response",
+    "outbox",
+    "lease_owner",
+    "created_at",
+    "activated_at",
+    "offboarded_at",
+    "apps",
 )
+_COLUMNS = ", ".join("plan_code" if name == "plan" else name for name in _FIELDS if name != "apps")
 # Granted apps in the platform's app order.
 _GRANTED_APPS = (
     "ARRAY(SELECT e.app FROM app_entitlements AS e"
@@ -71,11 +90,12 @@ class Tenant:
 
     @classmethod
     def from_row(cls, row: Sequence[Any]) -> Tenant:
-        values = list(row)
-        values[0] = uuid.UUID(str(values[0]))
-        values[15] = uuid.UUID(str(values[15])) if values[15] is not None else None
-        values[19] = tuple(values[19])
-        return cls(*values)
+        values = dict(zip(_FIELDS, row, strict=True))
+        values["id"] = uuid.UUID(str(values["id"]))
+        owner = values["lease_owner"]
+        values["lease_owner"] = uuid.UUID(str(owner)) if owner is not None else None
+        values["apps"] = tuple(values["apps"])
+        return cls(**values)
 
 
 def _params(**values: Any) -> dict[str, Any]:

@@ -38,6 +38,23 @@ def _reject_constant(name: str) -> None:
     raise bad_request(f"the body is not valid JSON: {name} is not a JSON number")
 
 
+def _check_text(value: object) -> None:
+    """Refuse NUL and unpaired surrogates anywhere: PostgreSQL stores neither in text or jsonb,
+    and JSON lets a client send both as escapes."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+        elif isinstance(item, str) and (
+            "\x00" in item or any("\ud800" <= char <= "\udfff" for char in item)
+        ):
+            raise bad_request("the body contains a NUL character or an unpaired surrogate")
+
+
 def body_bytes(raw: str | None, is_base64: bool) -> bytes:
     if raw is None or raw == "":
         raise bad_request("a JSON object body is required")
@@ -77,8 +94,12 @@ def json_object(raw: str | None, is_base64: bool) -> dict[str, Any]:
         raise bad_request(
             f"the body is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
         ) from exc
+    except ValueError as exc:
+        # int() refuses integer literals of more than 4300 digits.
+        raise bad_request("the body is not valid JSON: a number is too large") from exc
     except RecursionError as exc:
         raise bad_request("the body is not valid JSON: nested too deeply") from exc
+    _check_text(value)
     if not isinstance(value, dict):
         kind = "null" if value is None else type(value).__name__
         raise bad_request(f"the body must be a JSON object, not {kind}")

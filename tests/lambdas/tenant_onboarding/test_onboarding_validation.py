@@ -61,6 +61,10 @@ MALFORMED = [
     ("trailing-comma", '{"name": "Acme",}', None, "the body is not valid JSON"),
     ("single-quotes", "{'name': 'Acme'}", None, "the body is not valid JSON"),
     ("nan-value", '{"name": NaN}', None, "NaN is not a JSON number"),
+    ("huge-integer", '{"name": ' + "9" * 5000 + "}", None, "a number is too large"),
+    ("nul-escape", '{"name": "Acme\\u0000"}', None, "NUL character"),
+    ("lone-surrogate", '{"slug": "\\ud800"}', None, "unpaired surrogate"),
+    ("nul-in-key", '{"na\\u0000me": "Acme"}', None, "NUL character"),
     ("deep-nesting", "[" * 100_000 + "]" * 100_000, None, "larger than"),
 ]
 
@@ -73,7 +77,8 @@ INVALID = [
     ("name-null", _body(name=None), "name"),
     ("name-blank", _body(name="   "), "name"),
     ("name-too-long", _body(name="x" * 201), "name"),
-    ("name-control-char", _body(name="Acme\x00Corp"), "name"),
+    ("name-control-char", _body(name="Acme\x07Corp"), "name"),
+    ("name-format-char", _body(name="Acme\u202eCorp"), "name"),
     ("slug-number", _body(slug=123), "slug"),
     ("slug-too-short", _body(slug="ab"), "slug"),
     ("slug-too-long", _body(slug="a" * 64), "slug"),
