@@ -105,7 +105,8 @@ def _start_postgres(settings: Settings, cluster: Cluster, echo: Echo) -> bool:
 
 
 def _start_moto(moto: MotoServer, echo: Echo) -> bool:
-    if moto.answers():
+    if moto.own_pid() is not None or moto.port_taken():
+        moto.wait_until_answering()
         echo(f"moto_server already answering on {moto.endpoint}")
         return False
     echo(f"starting moto_server on {moto.endpoint} (log {moto.log_file})")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import time
 import urllib.error
@@ -14,6 +15,7 @@ from pathlib import Path
 from scripts.platform_services.settings import LOOPBACK
 
 READY_TIMEOUT_SECONDS = 30
+PROBE_TIMEOUT_SECONDS = 5
 STOP_TIMEOUT_SECONDS = 10
 _PROBE_PATH = "/moto-api/data.json"
 
@@ -33,13 +35,38 @@ class MotoServer:
     def endpoint(self) -> str:
         return f"http://{LOOPBACK}:{self.port}"
 
-    def answers(self) -> bool:
+    def answers(self, timeout_seconds: float = PROBE_TIMEOUT_SECONDS) -> bool:
         """Whether a moto server answers on the port (ours or one started by someone else)."""
         try:
-            with urllib.request.urlopen(self.endpoint + _PROBE_PATH, timeout=2) as response:
+            with urllib.request.urlopen(
+                self.endpoint + _PROBE_PATH, timeout=timeout_seconds
+            ) as response:
                 return bool(response.status == 200)
         except (urllib.error.URLError, OSError):
             return False
+
+    def port_taken(self) -> bool:
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+            probe.settimeout(1)
+            return probe.connect_ex((LOOPBACK, self.port)) == 0
+
+    def wait_until_answering(self, process: subprocess.Popen[bytes] | None = None) -> None:
+        """Wait for the server to answer; a busy machine makes a fresh moto_server slow."""
+        deadline = time.monotonic() + READY_TIMEOUT_SECONDS
+        while time.monotonic() < deadline:
+            if process is not None and process.poll() is not None:
+                self.pid_file.unlink(missing_ok=True)
+                raise MotoError(
+                    f"moto_server exited with {process.returncode} on port {self.port}; "
+                    f"see {self.log_file}"
+                )
+            if self.answers():
+                return
+            time.sleep(0.2)
+        raise MotoError(
+            f"nothing answers as moto_server on {self.endpoint} within "
+            f"{READY_TIMEOUT_SECONDS} s (port taken: {self.port_taken()}); see {self.log_file}"
+        )
 
     def own_pid(self) -> int | None:
         """The pid in our pid file if that process is alive and is a moto_server."""
@@ -61,19 +88,11 @@ class MotoServer:
                 env=_server_environment(),
             )
         self.pid_file.write_text(f"{process.pid}\n")
-        deadline = time.monotonic() + READY_TIMEOUT_SECONDS
-        while time.monotonic() < deadline:
-            if process.poll() is not None:
-                self.pid_file.unlink(missing_ok=True)
-                raise MotoError(
-                    f"moto_server exited with {process.returncode} on port {self.port}; "
-                    f"see {self.log_file}"
-                )
-            if self.answers():
-                return
-            time.sleep(0.2)
-        self.stop()
-        raise MotoError(f"moto_server did not answer on {self.endpoint} within 30 s")
+        try:
+            self.wait_until_answering(process)
+        except MotoError:
+            self.stop()
+            raise
 
     def stop(self) -> bool:
         """Stop our moto_server; False when there was none to stop."""
