@@ -42,14 +42,10 @@ class WafRule:
 
 
 def web_acl_rules(rate_limit_per_5_minutes: int) -> list[WafRule]:
-    """The rules of the platform's web ACL: managed groups count as they ship (their own
-    actions), the rate rule blocks."""
+    """The rules of the platform's web ACL: managed groups act as AWS ships them (no
+    override, except the count-only rules above); the rate rule blocks."""
     rules = [
-        WafRule(
-            group,
-            priority,
-            {"managed_rule_group_statement": [{"name": group, "vendor_name": "AWS"}]},
-        )
+        WafRule(group, priority, {"managed_rule_group_statement": [_managed(group)]})
         for group, priority in MANAGED_RULE_GROUPS
     ]
     rules.append(

@@ -117,7 +117,7 @@ def test_databases_follow_environment_policy(
     stacks: dict[str, Stack], env: str, multi_az: bool, protected: bool, final_snapshot: bool
 ) -> None:
     databases = resources(stacks[env], "aws_db_instance")
-    assert len(databases) == len(APP_NAMES)
+    assert len(databases) == len(APP_NAMES) + 1  # the apps' and the platform core's
     for db in databases.values():
         assert db["engine"] == "postgres" and db["engine_version"].startswith("16")
         assert db["multi_az"] is multi_az
@@ -244,7 +244,9 @@ def test_waf_has_managed_groups_rate_rule_association_and_logging(
     }
     assert rate["action"] == {"block": {}}
     assert len({rule["priority"] for rule in acl["rule"]}) == len(acl["rule"])
-    assert "Edge_WebAcl" in only(stack, "aws_wafv2_web_acl_association")["web_acl_arn"]
+    associations = resources(stack, "aws_wafv2_web_acl_association").values()
+    alb = [a for a in associations if "aws_lb.Edge_Alb" in a["resource_arn"]]
+    assert len(alb) == 1 and "Edge_WebAcl" in alb[0]["web_acl_arn"]
     logging = only(stack, "aws_wafv2_web_acl_logging_configuration")
     assert "WafLogGroup" in logging["log_destination_configs"][0]
     groups = resources(stack, "aws_cloudwatch_log_group")

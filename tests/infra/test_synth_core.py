@@ -64,7 +64,7 @@ def test_document_bucket_is_private_versioned_kms_tls_only(
         "abort-incomplete-uploads",
     }
     logging = one(stack, "aws_s3_bucket_logging", "DocumentBucket_")
-    assert "LogBucket_Bucket" in logging["target_bucket"]
+    assert "aws_s3_bucket.LogBucket" in logging["target_bucket"]
 
 
 @pytest.mark.parametrize("env", ENVIRONMENT_NAMES)

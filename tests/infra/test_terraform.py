@@ -33,3 +33,17 @@ def test_cli_config_points_at_detected_mirror(settings: PlatformSettings) -> Non
     text = path.read_text()
     assert 'include = ["registry.terraform.io/hashicorp/aws"]' in text
     assert "filesystem_mirror" in text and "direct" not in text
+
+
+def test_policy_gate_passes_on_every_offline_plan(
+    settings: PlatformSettings, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from scripts import policy_gate
+
+    for env in ENVIRONMENT_NAMES:
+        if not (settings.build_dir / "plan" / f"{env}.json").is_file():
+            tf.plan(settings, env)
+    code = policy_gate.main(["--plan-dir", str(settings.build_dir / "plan")])
+    report = capsys.readouterr().out
+    assert code == 0, report
+    assert "0 new failures, 0 stale entries, 0 errors" in report
