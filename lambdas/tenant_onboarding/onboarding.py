@@ -56,14 +56,18 @@ class Created:
     replayed: bool
 
 
+CREATED_FIELDS = ("tenant_id", "slug", "status", "plan", "apps")
+
+
 def created_body(tenant: Tenant, plan: str, apps: Sequence[str]) -> dict[str, Any]:
-    return {
-        "tenant_id": str(tenant.id),
-        "slug": tenant.slug,
-        "status": "active",
-        "plan": plan,
-        "apps": list(apps),
-    }
+    values = (str(tenant.id), tenant.slug, "active", plan, list(apps))
+    return dict(zip(CREATED_FIELDS, values, strict=True))
+
+
+def stored_body(tenant: Tenant) -> dict[str, Any]:
+    """The 201 body kept at activation, in its first key order (jsonb keeps keys sorted)."""
+    stored = tenant.onboarding_response or {}
+    return {key: stored[key] for key in CREATED_FIELDS if key in stored}
 
 
 def _same_request(
@@ -200,7 +204,7 @@ def create_tenant(request: CreateTenant, key: str | None, caller: Caller) -> Cre
                 raise conflict("the tenant made by this request has been offboarded")
             if tenant.status == "active" and tenant.onboarding_response is not None:
                 logger.info("onboarding replayed", extra={"slug": tenant.slug})
-                return Created(tenant.onboarding_response, replayed=True)
+                return Created(stored_body(tenant), replayed=True)
             with core().as_control_plane() as cur:
                 claimed = repository.claim(cur, tenant.id, owner, RESUMABLE, "provisioning")
             if claimed is not None:

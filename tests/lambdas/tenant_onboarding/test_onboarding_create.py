@@ -119,6 +119,7 @@ def test_create_replay_returns_the_same_body_and_creates_nothing(
 
     assert (first.status, second.status) == (201, 201)
     assert second.body == first.body
+    assert list(second.body) == list(first.body)
     assert second.headers["idempotent-replayed"] == "true"
     tenant_id = first.body["tenant_id"]
     assert databases.tenants_with_slug(request["slug"]) == 1
