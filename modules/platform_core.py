@@ -35,8 +35,9 @@ from scripts.package_lambdas import Packages
 
 CORE = "core"
 METRICS_NAMESPACE = "TenantPlatform"
-# 00:15 UTC: the previous day is over and ALB has delivered its last five-minute files.
-USAGE_SCHEDULE = "cron(15 0 * * ? *)"
+# 00:30 UTC: ALB delivers a five-minute file within about five minutes of its end, and the
+# job reads the next day's files that end up to USAGE_NEXT_DAY_MINUTES (15) after midnight.
+USAGE_SCHEDULE = "cron(30 0 * * ? *)"
 
 
 @dataclass(frozen=True)

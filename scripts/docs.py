@@ -122,10 +122,18 @@ def environments_table(configs: list[EnvironmentConfig]) -> str:
     return "\n".join(lines)
 
 
+def baseline_markdown() -> str:
+    from policies.checkov.baseline import BASELINE_PATH, load_baseline
+    from scripts.policy_gate import baseline_table
+
+    return baseline_table(load_baseline(BASELINE_PATH, ENVIRONMENT_NAMES))
+
+
 def render_blocks(stack: dict[str, Any]) -> dict[str, str]:
     return {
         "architecture": architecture_mermaid(stack),
         "environments": environments_table(load_all()),
+        "baseline": baseline_markdown(),
     }
 
 

@@ -227,7 +227,7 @@ def test_usage_aggregation_runs_daily_after_midnight_utc(
 ) -> None:
     stack = stacks[env]
     rule = only(stack, "aws_cloudwatch_event_rule")
-    assert rule["schedule_expression"] == "cron(15 0 * * ? *)"
+    assert rule["schedule_expression"] == "cron(30 0 * * ? *)"
     target = only(stack, "aws_cloudwatch_event_target")
     assert "UsageAggregation" in target["arn"]
     permissions = [
