@@ -2,8 +2,11 @@
 
 An event is added to the outbox in the transaction of the change it reports, and removed in
 the transaction that records its publication, so it is published once per change. A request
-that dies between PutEvents and that record publishes it again on retry with the same `id`
-(EventBridge delivers at least once anyway): consumers deduplicate on `detail.event_id`.
+that dies between PutEvents and that record publishes it again on retry with the same `id`.
+
+Limitation: that window makes delivery at-least-once (as EventBridge's own delivery is);
+PutEvents has no idempotency token. Workaround: consumers deduplicate on `detail.event_id`.
+https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_PutEvents.html
 """
 
 from __future__ import annotations

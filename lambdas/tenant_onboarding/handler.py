@@ -8,6 +8,11 @@
 
 Errors are `{"message", "errors"?: [{"field", "message"}]}`; an unexpected error is a 500 with
 a fixed message, its details only in the logs.
+
+Limitation: the powertools resolver keeps the current event in a class attribute, so one
+process resolves one event at a time, which is how Lambda invokes a function. Workaround for
+concurrent callers in one process (tests): call the service functions (onboarding.py, ...).
+https://github.com/aws-powertools/powertools-lambda-python/blob/v3.37.0/aws_lambda_powertools/event_handler/api_gateway.py
 """
 
 from __future__ import annotations

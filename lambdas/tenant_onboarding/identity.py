@@ -4,6 +4,17 @@ The user pool signs users in by email (its username attributes are `email`), so 
 one user per email and names it by its `sub`; the user's tenant is the `custom:tenant_id`
 attribute. Each call here is a check-then-act on a natural key (the email, the provider name
 derived from the tenant id), so a retried step finds what an earlier attempt made.
+
+Limitation: one email is one user of one tenant, for good (a disabled user keeps its email),
+so POST refuses an admin email that any user has. Workaround: another address, or an operator
+deletes the old, disabled user. https://docs.aws.amazon.com/cognito/latest/developerguide/user-pool-settings-attributes.html
+
+Limitation: a federated (SSO) user gets only the attributes the provider maps, and a mapping
+cannot set the constant `custom:tenant_id`; the pool's app client must also list the provider
+(SupportedIdentityProviders), which Terraform owns. Workaround: the infrastructure adds a
+pre token generation trigger that maps the provider name (the tenant id's hex, see
+provider_name) to the tenant, and lists providers on the client.
+https://docs.aws.amazon.com/cognito/latest/developerguide/cognito-user-pools-specifying-attribute-mapping.html
 """
 
 from __future__ import annotations
@@ -82,8 +93,12 @@ def ensure_admin_user(pool_id: str, tenant_id: uuid.UUID, email: str) -> User:
 
 
 def tenant_users(pool_id: str, tenant_id: uuid.UUID) -> list[User]:
-    """Every user whose custom:tenant_id is the tenant (Cognito cannot filter on a custom
-    attribute, so the pool is listed page by page)."""
+    """Every user whose custom:tenant_id is the tenant.
+
+    Limitation: ListUsers cannot filter on a custom attribute, so this lists the whole pool
+    (60 users a page, within the ListUsers quota). Workaround for large pools: a group per
+    tenant and ListUsersInGroup. https://docs.aws.amazon.com/cognito-user-identity-pools/latest/APIReference/API_ListUsers.html
+    """
     cognito = aws.client("cognito-idp")
     users: list[User] = []
     kwargs: dict[str, Any] = {"UserPoolId": pool_id, "Limit": LIST_PAGE_SIZE}

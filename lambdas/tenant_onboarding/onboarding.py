@@ -5,6 +5,11 @@ has one, else by its body (a hash of the validated request): the same request fi
 tenant and resumes the steps left (or replays the stored 201 body); a different request for a
 taken slug gets 409; a key reused with a different body gets 422. The unique slug and key make
 concurrent requests converge on one row, and the lease makes one of them do the work.
+
+Limitation: a request whose input cannot work (an SSO metadata URL Cognito cannot read) fails
+the same way on every retry, and a different request for the slug is a 409. Workaround: fix
+what the request points at (the IdP) and repeat it, or offboard the failed tenant and onboard
+under another slug (slugs are never reused). https://datatracker.ietf.org/doc/draft-ietf-httpapi-idempotency-key-header/
 """
 
 from __future__ import annotations
