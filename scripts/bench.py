@@ -182,10 +182,26 @@ def bench_handler_import() -> dict[str, float]:
     return {"handler_import_ms": round(slowest * 1000, 1)}
 
 
+def bench_rls() -> dict[str, float]:
+    """RLS overhead on 1M rows over 1,000 tenants, and a no-op rollout of six databases."""
+    from scripts import bench_rls as rls
+
+    return rls.measure(rows=1_000_000, tenants=1_000, samples=2_000)
+
+
+def bench_usage() -> dict[str, float]:
+    """ALB log parse throughput from gzip, and app-event aggregation vs PostgreSQL GROUP BY."""
+    from scripts import bench_usage as usage
+
+    return usage.measure(lines=1_000_000, events=1_000_000, repeat=3)
+
+
 BENCHMARKS: dict[str, Callable[[], dict[str, float]]] = {
     "synth": bench_synth,
     "validate_plan": bench_validate_plan,
     "handler_import": bench_handler_import,
+    "rls": bench_rls,
+    "usage": bench_usage,
 }
 
 
