@@ -142,6 +142,25 @@ def _walk_files(directory: Path) -> Iterator[Path]:
                 yield Path(current) / file_name
 
 
+# Code outside lambdas/ that a function imports at run time (standard library only).
+EXTRA_SOURCES: dict[str, tuple[str, ...]] = {
+    "rls_rollout": ("policies/__init__.py", "policies/rls"),
+}
+
+
+def _extra_entries(source_root: Path, function: str) -> list[tuple[str, Path]]:
+    entries = []
+    for extra in EXTRA_SOURCES.get(function, ()):
+        path = source_root / extra
+        files = [path] if path.is_file() else sorted(_walk_files(path))
+        entries += [
+            (file.relative_to(source_root).as_posix(), file)
+            for file in files
+            if file.suffix in CODE_SUFFIXES
+        ]
+    return entries
+
+
 def code_entries(source_root: Path, function: str) -> list[tuple[str, Path]]:
     """Files of ``lambdas/`` that the function's zip holds, keyed by their archive path.
 
@@ -168,7 +187,7 @@ def code_entries(source_root: Path, function: str) -> list[tuple[str, Path]]:
         if path.name == "conftest.py":
             continue
         entries.append((relative.as_posix(), path))
-    return entries
+    return sorted(entries + _extra_entries(source_root, function))
 
 
 def build_code_package(source_root: Path, function: str, output_dir: Path) -> Package:

@@ -7,6 +7,7 @@ import os
 import shutil
 import stat
 import subprocess
+import sys
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -302,3 +303,27 @@ def test_code_package_hash_changes_with_one_byte_in_committed_shared_module(
     assert original.source_code_hash != changed.source_code_hash
     with zipfile.ZipFile(original.path) as before, zipfile.ZipFile(changed.path) as after:
         assert before.namelist() == after.namelist()
+
+
+@pytest.mark.parametrize("function", FUNCTIONS)
+def test_code_package_imports_its_handler_from_the_zip_alone(tmp_path: Path, function: str) -> None:
+    """The zip must carry every module the handler imports that is not a dependency:
+    run the import with only the extracted zip and the installed packages on the path."""
+    package = build_code_package(REPO_ROOT, function, tmp_path)
+    extracted = tmp_path / "extracted"
+    with zipfile.ZipFile(package.path) as archive:
+        archive.extractall(extracted)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-I",
+            "-c",
+            f"import sys; sys.path.insert(0, {str(extracted)!r}); "
+            f"import lambdas.{function}.handler as h; assert callable(h.handler)",
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
