@@ -1,4 +1,8 @@
-"""The rollout's input: `{"databases"?: [...], "dry_run"?: bool}`, validated before any work."""
+"""The rollout's input, validated before any work:
+`{"databases"?: [...], "dry_run"?: bool, "bootstrap"?: bool}`.
+
+`bootstrap` omitted means "where the connection is the RDS master" (see bootstrap.py).
+"""
 
 from __future__ import annotations
 
@@ -18,6 +22,7 @@ class RolloutEvent(BaseModel):
 
     databases: tuple[str, ...] | None = Field(default=None, min_length=1)
     dry_run: StrictBool = False
+    bootstrap: StrictBool | None = None
 
     @field_validator("databases")
     @classmethod
@@ -49,5 +54,6 @@ def parse_event(event: Any) -> RolloutEvent:
         problems = "; ".join(_describe(error) for error in exc.errors())
         raise InvalidEventError(
             f"invalid rls rollout event: {problems} "
-            f'(expected {{"databases"?: [{", ".join(DATABASES)}], "dry_run"?: bool}})'
+            f'(expected {{"databases"?: [{", ".join(DATABASES)}], "dry_run"?: bool, '
+            f'"bootstrap"?: bool}})'
         ) from exc

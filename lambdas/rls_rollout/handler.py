@@ -1,12 +1,10 @@
 """RLS rollout Lambda: converge every tenant table's row-level security, report drift.
 
-Event `{"databases"?: [...], "dry_run"?: bool}` -> `{"tables_checked", "changes", "drift"}`.
-Connections are the owners' (`<DB>_DB_SECRET_ARN`, or `<DB>_DB_DSN` locally).
-
-Maintenance: this function imports the canonical policies from `policies/rls` (pure Python,
-standard library only), so its code zip must hold `policies/__init__.py` and `policies/rls/`
-next to `lambdas/`; scripts/package_lambdas.py packs only `lambdas/` today. Until it does, the
-deployed function fails at import while the local platform and the tests work.
+Event `{"databases"?: [...], "dry_run"?: bool, "bootstrap"?: bool}` ->
+`{"tables_checked", "changes", "drift"}`. Connections are the owners' (`<DB>_DB_SECRET_ARN`, the
+RDS master secret, or `<DB>_DB_DSN` locally). On RDS the run first bootstraps each database
+(roles, grants, migrations, and the credentials in `<DB>_DB_APP_SECRET_ARN` and
+`<DB>_DB_USAGE_SECRET_ARN`); locally that step is skipped: see bootstrap.py.
 """
 
 from __future__ import annotations
@@ -16,8 +14,8 @@ from typing import Any
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from lambdas.rls_rollout.converge import converge
 from lambdas.rls_rollout.event import parse_event
-from lambdas.rls_rollout.rollout import run_rollout
 
 logger = Logger()
 
@@ -25,7 +23,7 @@ logger = Logger()
 @logger.inject_lambda_context
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     request = parse_event(event)
-    report = run_rollout(request.databases, dry_run=request.dry_run)
+    report = converge(request)
 
     summary = {
         "dry_run": request.dry_run,

@@ -21,14 +21,8 @@ from aws_lambda_powertools import Logger
 
 from lambdas.rls_rollout.catalog import COVERAGE_TABLE, read_state
 from lambdas.rls_rollout.plan import ObjectPlan, plan_database
-from lambdas.shared.databases import (
-    ALL_TENANTS_ROLE,
-    CORE,
-    DATABASES,
-    Access,
-    check_database,
-    role_name,
-)
+from lambdas.rls_rollout.roles import database_roles
+from lambdas.shared.databases import CORE, DATABASES, Access, check_database
 from lambdas.shared.db import Connection
 from lambdas.shared.dsn import resolve_dsn
 from policies.rls import DatabaseProfile, PolicySpec, app_profile, core_profile
@@ -77,27 +71,20 @@ class RolloutReport:
         return {"tables_checked": self.tables_checked, "changes": self.changes, "drift": self.drift}
 
 
-# Maintenance: the roles these profiles name (runtime, usage reader, core_all_tenants and its
-# one membership) and the databases' CONNECT and schema grants are created by the local
-# platform (scripts/platform_services/provision.py) as the superuser. On RDS they need a one-off
-# bootstrap by the master user, which is not automated here; until then the rollout stops at
-# the catalog read with 'role "crm_app" does not exist' and changes nothing.
-# https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/Appendix.PostgreSQL.CommonDBATasks.Roles.html
-def profile_for(database: str) -> DatabaseProfile:
-    owner = role_name(database, Access.OWNER)
+def profile_for(database: str, role_prefix: str = "") -> DatabaseProfile:
+    """The canonical profile; the roles it names are created by the local platform (as the
+    superuser) or, on RDS, by the bootstrap (lambdas/rls_rollout/bootstrap.py)."""
+    roles = database_roles(database, role_prefix)
     if database == CORE:
+        assert roles.all_tenants is not None
         return core_profile(
             database,
-            owner=owner,
-            control_plane_role=role_name(CORE, Access.APP),
-            all_tenants_role=ALL_TENANTS_ROLE,
+            owner=roles.owner,
+            control_plane_role=roles.runtime,
+            all_tenants_role=roles.all_tenants,
         )
-    return app_profile(
-        database,
-        owner=owner,
-        runtime=role_name(database, Access.APP),
-        usage_reader=role_name(database, Access.USAGE),
-    )
+    assert roles.usage is not None
+    return app_profile(database, owner=roles.owner, runtime=roles.runtime, usage_reader=roles.usage)
 
 
 def canonical_specs(profile: DatabaseProfile) -> list[PolicySpec]:
@@ -172,15 +159,19 @@ def run_rollout(
     dry_run: bool = False,
     connect: Connect | None = None,
     lock_timeout_ms: int = DEFAULT_LOCK_TIMEOUT_MS,
+    role_prefix: str = "",
 ) -> RolloutReport:
-    """Converge (or, with `dry_run`, only report on) `databases`, all six by default."""
+    """Converge (or, with `dry_run`, only report on) `databases`, all six by default.
+
+    `role_prefix` names the roles of throwaway test databases (see roles.py); always '' else.
+    """
     targets = [check_database(name) for name in dict.fromkeys(databases or DATABASES)]
     connections = _connect_all(targets, connect or owner_connector())
     try:
         _lock_all(connections)
         plans: dict[str, list[ObjectPlan]] = {}
         for database, conn in connections.items():
-            profile = profile_for(database)
+            profile = profile_for(database, role_prefix)
             try:
                 state = read_state(conn, canonical_specs(profile), profile.catalog_privileges)
             except psycopg2.Error as exc:
