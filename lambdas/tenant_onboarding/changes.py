@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from aws_lambda_powertools import Logger
 
@@ -27,10 +28,12 @@ from lambdas.tenant_onboarding.lifecycle import (
     plan_catalog,
     publish_step,
 )
-from lambdas.tenant_onboarding.models import UpdateTenant
 from lambdas.tenant_onboarding.repository import LeaseLostError, Tenant
 from lambdas.tenant_onboarding.settings import APPS, Settings
 from lambdas.tenant_onboarding.steps import Step, StepFailedError, StepRunner
+
+if TYPE_CHECKING:
+    from lambdas.tenant_onboarding.models import UpdateTenant
 
 logger = Logger(child=True)
 

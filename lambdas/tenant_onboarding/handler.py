@@ -29,7 +29,6 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from lambdas.tenant_onboarding import changes, listing, offboarding, onboarding, views
 from lambdas.tenant_onboarding.errors import ApiError
 from lambdas.tenant_onboarding.lifecycle import Caller, find_tenant
-from lambdas.tenant_onboarding.models import CreateTenant, UpdateTenant
 from lambdas.tenant_onboarding.request_parsing import (
     IDEMPOTENCY_HEADER,
     idempotency_key,
@@ -73,6 +72,10 @@ def _caller() -> Caller:
 
 @app.post("/tenants")
 def create_tenant() -> Response[str]:
+    # The request models (and pydantic) load on the first POST or PATCH, not at import: a
+    # cold start that serves a GET never pays for them.
+    from lambdas.tenant_onboarding.models import CreateTenant
+
     event = app.current_event
     key = idempotency_key(event.headers.get(IDEMPOTENCY_HEADER))
     request = parse_model(CreateTenant, event.body, bool(event.is_base64_encoded))
@@ -100,6 +103,8 @@ def get_tenant(tenant: str) -> Response[str]:
 
 @app.patch("/tenants/<tenant>")
 def update_tenant(tenant: str) -> Response[str]:
+    from lambdas.tenant_onboarding.models import UpdateTenant
+
     event = app.current_event
     change = parse_model(UpdateTenant, event.body, bool(event.is_base64_encoded))
     return _json(HTTPStatus.OK, views.detail(changes.update_tenant(tenant, change, _caller())))

@@ -19,7 +19,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from http import HTTPStatus
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger
 
@@ -41,7 +41,6 @@ from lambdas.tenant_onboarding.lifecycle import (
     plan_catalog,
     publish_step,
 )
-from lambdas.tenant_onboarding.models import CreateTenant
 from lambdas.tenant_onboarding.repository import LeaseLostError, Tenant
 from lambdas.tenant_onboarding.settings import (
     LEASE_POLL_SECONDS,
@@ -49,6 +48,9 @@ from lambdas.tenant_onboarding.settings import (
     Settings,
 )
 from lambdas.tenant_onboarding.steps import Step, StepFailedError, StepRunner
+
+if TYPE_CHECKING:
+    from lambdas.tenant_onboarding.models import CreateTenant
 
 logger = Logger(child=True)
 

@@ -11,15 +11,15 @@ import base64
 import binascii
 import json
 from http import HTTPStatus
-from typing import Any, TypeVar
-
-from pydantic import BaseModel, ValidationError
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from lambdas.tenant_onboarding.errors import ApiError, bad_request, invalid_field
-from lambdas.tenant_onboarding.models import field_errors
 from lambdas.tenant_onboarding.settings import MAX_BODY_BYTES
 
-Model = TypeVar("Model", bound=BaseModel)
+if TYPE_CHECKING:
+    from pydantic import BaseModel
+
+Model = TypeVar("Model", bound="BaseModel")
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 MAX_IDEMPOTENCY_KEY = 255
@@ -107,6 +107,10 @@ def json_object(raw: str | None, is_base64: bool) -> dict[str, Any]:
 
 
 def parse_model(model: type[Model], raw: str | None, is_base64: bool) -> Model:
+    from pydantic import ValidationError
+
+    from lambdas.tenant_onboarding.models import field_errors
+
     data = json_object(raw, is_base64)
     try:
         return model.model_validate(data)

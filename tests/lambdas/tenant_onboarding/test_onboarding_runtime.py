@@ -29,11 +29,11 @@ LOG_MESSAGES = {
 }
 
 
-def test_handler_import_loads_neither_boto3_nor_a_connection() -> None:
+def test_handler_import_loads_no_boto3_no_pydantic_and_no_connection() -> None:
     probe = (
         "import sys, lambdas.tenant_onboarding.handler as h\n"
         "from lambdas.tenant_onboarding import connections\n"
-        "print(sorted(m for m in ('boto3', 'botocore.session', 'moto') if m in sys.modules))\n"
+        "print(sorted(m for m in ('boto3', 'botocore.session', 'pydantic') if m in sys.modules))\n"
         "print(getattr(connections._local, 'registry', None))\n"
     )
     result = subprocess.run(
