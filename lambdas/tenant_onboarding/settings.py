@@ -27,7 +27,8 @@ RETRY_AFTER_SECONDS = 5
 DEFAULT_PAGE_SIZE = 20
 MAX_PAGE_SIZE = 100
 
-ADMIN_GROUP = "tenant-admin"
+# The group the infrastructure creates (modules/identity.py TENANT_ADMIN_GROUP).
+ADMIN_GROUP = "tenant-admins"
 EVENT_SOURCE = "tenant-platform.tenants"
 SSO_SECRET_PREFIX = "tenant-sso/"
 
