@@ -23,9 +23,9 @@ logged. `true` requires the bootstrap everywhere; `false` skips it everywhere.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from secrets import token_urlsafe
 from typing import Any
 
 import psycopg2
@@ -39,7 +39,6 @@ from lambdas.rls_rollout.roles import DatabaseRoles, RoleSpec, database_roles
 from lambdas.rls_rollout.rollout import DatabaseUnreachableError, RolloutBusyError, RolloutError
 from lambdas.shared.databases import Access, secret_variable
 from lambdas.shared.db import Connection
-from lambdas.shared.migrations import apply_migrations, pending_migrations
 
 logger = Logger(child=True)
 
@@ -279,6 +278,9 @@ class DatabaseBootstrap:
         )
 
     def ensure_migrations(self) -> None:
+        # Imported here: only a bootstrap that runs needs the runner (hashlib, pathlib).
+        from lambdas.shared.migrations import apply_migrations, pending_migrations
+
         if self.dry_run:
             try:
                 pending = pending_migrations(self.conn, self.database)
@@ -329,7 +331,8 @@ class DatabaseBootstrap:
         )
         if self.dry_run:
             return
-        password = token_urlsafe(PASSWORD_BYTES)
+        # os.urandom is the CSPRNG `secrets` wraps; hex keeps the password DSN- and JSON-safe.
+        password = os.urandom(PASSWORD_BYTES).hex()
         verifier = encrypt_password(password, spec.name, self.conn, None)
         self.conn.rollback()
         # Order matters for a retry: the role's password changes first, the secret second. A
@@ -411,7 +414,7 @@ def run_bootstrap(
             )
             try:
                 report.changes.extend(step.run())
-            except (psycopg2.Error, RuntimeError) as exc:
+            except Exception as exc:
                 report.changes.extend(step.changes)
                 raise BootstrapError(
                     f"bootstrap of database {database!r} stopped: {_first_line(exc)}; "
