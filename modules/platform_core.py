@@ -120,8 +120,16 @@ class PlatformCore(Construct):
             {
                 **connections,
                 **{f"{db.upper()}_DB_SECRET_ARN": arn for db, arn in owner_secrets.items()},
+                **{
+                    f"{db.upper()}_DB_{access.upper()}_SECRET_ARN": secret.arn
+                    for (db, access), secret in secrets.items()
+                },
             },
-            lambda_permissions.rls_rollout(list(owner_secrets.values()), props.data_kms_key_arn),
+            lambda_permissions.rls_rollout(
+                list(owner_secrets.values()),
+                [secret.arn for secret in secrets.values()],
+                props.data_kms_key_arn,
+            ),
             timeout_seconds=300,
             reserved_concurrency=1,
         )

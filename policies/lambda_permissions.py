@@ -18,11 +18,23 @@ def put_platform_events(event_bus_arn: str) -> list[iam.Statement]:
     return [iam.allow(["events:PutEvents"], [event_bus_arn], sid="PublishPlatformEvents")]
 
 
-def rls_rollout(owner_secret_arns: Sequence[str], data_key_arn: str) -> list[iam.Statement]:
-    """The rollout connects as each database's owner (the RDS-managed master secret)."""
+def rls_rollout(
+    owner_secret_arns: Sequence[str], runtime_secret_arns: Sequence[str], data_key_arn: str
+) -> list[iam.Statement]:
+    """The rollout connects as each database's master (the RDS-managed secret) and, when it
+    bootstraps the roles, writes the runtime and usage credentials into their own secrets."""
     return [
         *iam.secrets_read(owner_secret_arns, sid="ReadOwnerSecrets"),
-        *iam.kms_decrypt(data_key_arn, sid="DecryptSecrets"),
+        iam.allow(
+            [
+                "secretsmanager:DescribeSecret",
+                "secretsmanager:GetSecretValue",
+                "secretsmanager:PutSecretValue",
+            ],
+            list(runtime_secret_arns),
+            sid="WriteRuntimeSecrets",
+        ),
+        *iam.kms_encrypt_decrypt(data_key_arn, sid="UseDataKey"),
     ]
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from typing import Any
 
 import pytest
 
@@ -15,7 +16,7 @@ NAME_RE = re.compile(r"^[A-Za-z0-9-]+$")
 EXPECTED_PRIORITIES = {"crm": 10, "hr": 20, "accounting": 30, "inventory": 40, "affiliate": 50}
 
 
-def app_resource(stack: Stack, kind: str, app: str) -> dict[str, object]:
+def app_resource(stack: Stack, kind: str, app: str) -> dict[str, Any]:
     matches = [
         r for key, r in resources(stack, kind).items() if key.startswith(f"App{app.title()}_")
     ]
@@ -47,9 +48,9 @@ def test_listener_rule_matches_both_paths_and_forwards_to_own_group(
     stacks: dict[str, Stack], env: str, app: str
 ) -> None:
     rule = app_resource(stacks[env], "aws_lb_listener_rule", app)
-    [condition] = rule["condition"]  # type: ignore[misc]
+    [condition] = rule["condition"]
     assert condition["path_pattern"]["values"] == [f"/{app}", f"/{app}/*"]
-    forward = [a for a in rule["action"] if a["type"] == "forward"]  # type: ignore[attr-defined]
+    forward = [a for a in rule["action"] if a["type"] == "forward"]
     assert len(forward) == 1
     assert f"App{app.title()}_TargetGroup" in forward[0]["target_group_arn"]
 
@@ -60,9 +61,9 @@ def test_target_group_health_check_is_the_app_health_path(
     stacks: dict[str, Stack], env: str, app: str
 ) -> None:
     check = app_resource(stacks[env], "aws_lb_target_group", app)["health_check"]
-    assert check["enabled"] is True  # type: ignore[index]
-    assert check["path"] == f"/{app}/health"  # type: ignore[index]
-    assert check["matcher"] == "200"  # type: ignore[index]
+    assert check["enabled"] is True
+    assert check["path"] == f"/{app}/health"
+    assert check["matcher"] == "200"
 
 
 @pytest.mark.parametrize("env", ENVIRONMENT_NAMES)
@@ -104,7 +105,7 @@ def test_auto_scaling_groups_follow_config(stacks: dict[str, Stack], env: str) -
         )
         assert group["health_check_type"] == "ELB"
         assert group["health_check_grace_period"] == sizing.health_check_grace_period_seconds
-        assert group["instance_refresh"]["strategy"] == "Rolling"  # type: ignore[index]
+        assert group["instance_refresh"]["strategy"] == "Rolling"
         policy = app_resource(stacks[env], "aws_autoscaling_policy", app)
         assert policy["policy_type"] == "TargetTrackingScaling"
 

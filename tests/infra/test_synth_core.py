@@ -165,6 +165,8 @@ ENVIRONMENT_CONTRACT = {
         "CRM_DB_SECRET_ARN",
         "AFFILIATE_DB_SECRET_ARN",
         "CORE_DB_HOST",
+        "CORE_DB_APP_SECRET_ARN",
+        "HR_DB_USAGE_SECRET_ARN",
     ],
     "TenantOnboarding": [
         "CORE_DB_APP_SECRET_ARN",
