@@ -8,13 +8,6 @@ from dataclasses import dataclass
 from cdktf_cdktf_provider_aws.cloudwatch_event_rule import CloudwatchEventRule
 from cdktf_cdktf_provider_aws.cloudwatch_event_target import CloudwatchEventTarget
 from cdktf_cdktf_provider_aws.db_instance import DbInstance
-from cdktf_cdktf_provider_aws.dynamodb_table import (
-    DynamodbTable,
-    DynamodbTableAttribute,
-    DynamodbTablePointInTimeRecovery,
-    DynamodbTableServerSideEncryption,
-    DynamodbTableTtl,
-)
 from cdktf_cdktf_provider_aws.lambda_permission import LambdaPermission
 from cdktf_cdktf_provider_aws.secretsmanager_secret import SecretsmanagerSecret
 from constructs import Construct
@@ -88,19 +81,6 @@ class PlatformCore(Construct):
         databases = {CORE: self.database.instance, **props.app_databases}
         self.identity = props.identity
         secrets = self._runtime_secrets(props, list(databases))
-        self.idempotency_table = DynamodbTable(
-            self,
-            "IdempotencyTable",
-            name=naming.name("idempotency"),
-            billing_mode="PAY_PER_REQUEST",
-            hash_key="id",
-            attribute=[DynamodbTableAttribute(name="id", type="S")],
-            ttl=DynamodbTableTtl(attribute_name="expiration", enabled=True),
-            point_in_time_recovery=DynamodbTablePointInTimeRecovery(enabled=True),
-            server_side_encryption=DynamodbTableServerSideEncryption(
-                enabled=True, kms_key_arn=props.data_kms_key_arn
-            ),
-        )
 
         layer = LambdaLayer(
             self, "Dependencies", LambdaLayerProps(naming=naming, package=props.packages.layer)
@@ -146,8 +126,6 @@ class PlatformCore(Construct):
                 "USER_POOL_ID": self.identity.user_pool.id,
                 "DOCUMENT_BUCKET": props.document_bucket_name,
                 "EVENT_BUS_NAME": "default",
-                "IDEMPOTENCY_TABLE": self.idempotency_table.name,
-                "PLATFORM_DOMAIN": config.domain_name,
             },
             lambda_permissions.tenant_onboarding(
                 secret_arns=[secrets[db, "app"].arn for db in databases],
@@ -155,7 +133,10 @@ class PlatformCore(Construct):
                 storage_key_arn=props.storage_kms_key_arn,
                 user_pool_arn=self.identity.user_pool.arn,
                 document_bucket_arn=props.document_bucket_arn,
-                idempotency_table_arn=self.idempotency_table.arn,
+                sso_secret_arn_pattern=(
+                    f"arn:{config.partition}:secretsmanager:{config.region}:"
+                    f"{config.account_id}:secret:tenant-sso/*"
+                ),
                 event_bus_arn=event_bus_arn,
             ),
             timeout_seconds=60,

@@ -41,33 +41,38 @@ def rls_rollout(
 def tenant_onboarding(
     *,
     secret_arns: Sequence[str],
+    sso_secret_arn_pattern: str,
     data_key_arn: str,
     storage_key_arn: str,
     user_pool_arn: str,
     document_bucket_arn: str,
-    idempotency_table_arn: str,
     event_bus_arn: str,
 ) -> list[iam.Statement]:
+    """Runtime-role secrets (never an owner's), tenant users and SSO providers in the pool,
+    `tenants/` in the document bucket, and the platform's events."""
     return [
         *iam.secrets_read(secret_arns, sid="ReadRuntimeSecrets"),
-        *iam.kms_encrypt_decrypt(data_key_arn, sid="UseDataKey"),
-        *iam.cognito_user_admin(user_pool_arn),
+        # OIDC client secrets that tenants store under tenant-sso/ (the API accepts ARNs only).
+        *iam.secrets_read([sso_secret_arn_pattern], sid="ReadTenantSsoSecrets"),
+        *iam.kms_decrypt(data_key_arn, sid="DecryptSecrets"),
         iam.allow(
             [
                 "cognito-idp:AdminAddUserToGroup",
-                "cognito-idp:AdminListGroupsForUser",
+                "cognito-idp:AdminCreateUser",
+                "cognito-idp:AdminDisableUser",
+                "cognito-idp:AdminGetUser",
                 "cognito-idp:CreateIdentityProvider",
+                "cognito-idp:DeleteIdentityProvider",
                 "cognito-idp:DescribeIdentityProvider",
-                "cognito-idp:UpdateIdentityProvider",
+                "cognito-idp:ListUsers",
             ],
             [user_pool_arn],
-            sid="TenantGroupsAndSso",
+            sid="TenantUsersAndSso",
         ),
         *iam.s3_write_prefix(document_bucket_arn, TENANTS_PREFIX, sid="TenantManifests"),
         *iam.s3_read_prefix(document_bucket_arn, TENANTS_PREFIX, sid="TenantObjects"),
         *iam.s3_delete_prefix(document_bucket_arn, TENANTS_PREFIX, sid="OffboardTenantObjects"),
         *iam.kms_encrypt_decrypt(storage_key_arn, sid="UseStorageKey"),
-        *iam.dynamodb_item_access(idempotency_table_arn),
         *put_platform_events(event_bus_arn),
     ]
 
