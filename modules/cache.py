@@ -19,12 +19,11 @@ from cdktf_cdktf_provider_aws.elasticache_user import (
     ElasticacheUserAuthenticationMode,
 )
 from cdktf_cdktf_provider_aws.elasticache_user_group import ElasticacheUserGroup
-from cdktf_cdktf_provider_aws.security_group import SecurityGroup
-from cdktf_cdktf_provider_aws.vpc_security_group_ingress_rule import VpcSecurityGroupIngressRule
 from constructs import Construct
 
 from environments.config import EnvironmentConfig
 from modules.naming import Naming
+from modules.security_groups import group_for_clients
 
 REDIS_PORT = 6379
 
@@ -48,24 +47,14 @@ class Cache(Construct):
         config, naming, redis = props.config, props.naming, props.config.redis
         replicated = redis.replicas > 0
 
-        self.security_group = SecurityGroup(
+        self.security_group = group_for_clients(
             self,
-            "SecurityGroup",
             name=naming.name("redis"),
-            description="Redis from platform services only",
+            service="Redis",
             vpc_id=props.vpc_id,
+            port=REDIS_PORT,
+            clients=props.client_security_group_ids,
         )
-        for client, group_id in props.client_security_group_ids.items():
-            VpcSecurityGroupIngressRule(
-                self,
-                f"From{client.title()}",
-                security_group_id=self.security_group.id,
-                description=f"Redis from {client}",
-                ip_protocol="tcp",
-                from_port=REDIS_PORT,
-                to_port=REDIS_PORT,
-                referenced_security_group_id=group_id,
-            )
 
         # Every user group must contain a user named "default"; this one is switched off.
         default_user = ElasticacheUser(

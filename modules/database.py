@@ -9,14 +9,13 @@ from cdktf_cdktf_provider_aws.db_instance import DbInstance
 from cdktf_cdktf_provider_aws.db_parameter_group import DbParameterGroup, DbParameterGroupParameter
 from cdktf_cdktf_provider_aws.iam_role import IamRole
 from cdktf_cdktf_provider_aws.iam_role_policy_attachment import IamRolePolicyAttachment
-from cdktf_cdktf_provider_aws.security_group import SecurityGroup
-from cdktf_cdktf_provider_aws.vpc_security_group_ingress_rule import VpcSecurityGroupIngressRule
 from constructs import Construct
 
 from environments.config import AlarmThresholds, EnvironmentConfig
 from modules.alarms import create_alarms
 from modules.dashboard_bodies import AlarmSpec
 from modules.naming import Naming
+from modules.security_groups import group_for_clients
 from policies import infra_iam
 
 POSTGRES_PORT = 5432
@@ -81,24 +80,14 @@ class PostgresDatabase(Construct):
         config, naming, policy = props.config, props.naming, props.config.database
         identifier = naming.db_identifier(props.database)
 
-        self.security_group = SecurityGroup(
+        self.security_group = group_for_clients(
             self,
-            "SecurityGroup",
             name=naming.name(props.database, "db"),
-            description=f"PostgreSQL of {props.database}",
+            service="PostgreSQL",
             vpc_id=props.vpc_id,
+            port=POSTGRES_PORT,
+            clients=props.client_security_group_ids,
         )
-        for client, group_id in props.client_security_group_ids.items():
-            VpcSecurityGroupIngressRule(
-                self,
-                f"From{client.title()}",
-                security_group_id=self.security_group.id,
-                description=f"PostgreSQL from {client}",
-                ip_protocol="tcp",
-                from_port=POSTGRES_PORT,
-                to_port=POSTGRES_PORT,
-                referenced_security_group_id=group_id,
-            )
 
         parameters = DbParameterGroup(
             self,
