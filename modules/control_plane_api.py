@@ -112,7 +112,9 @@ class ControlPlaneApi(Construct):
                     f"{_construct_id(path)}{verb.title()}Integration",
                     rest_api_id=self.api.id,
                     resource_id=resource.id,
-                    http_method=verb,
+                    # The method's attribute, not the verb: Terraform then creates the method
+                    # first and deletes it last ("Invalid Method identifier specified" else).
+                    http_method=method.http_method,
                     type="AWS_PROXY",
                     integration_http_method="POST",
                     uri=props.function_invoke_arn,
