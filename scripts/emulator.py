@@ -20,8 +20,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import subprocess
 import sys
+import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -39,6 +42,10 @@ ENVIRONMENT = "dev"
 # about 30 s); with every independent resource in flight at once they overlap.
 APPLY_PARALLELISM = 64
 PROGRESS_SECONDS = 15.0
+# A fresh apply takes about three minutes here. moto answers some calls with HTTP 500, which
+# the provider retries for a long time; past this, the apply is stopped and says on what.
+APPLY_TIMEOUT_SECONDS = 600.0
+STOP_GRACE_SECONDS = 20.0
 ADOPT_FILE = "emulator_adopt.tf.json"
 FILTER_MARK = "emulator_left_out"
 MANAGED_POLICY_PROBE = "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore"
@@ -243,7 +250,8 @@ def _adopt_buckets(
 
 
 def _apply(settings: PlatformSettings, directory: Path, echo: Echo) -> tuple[int, int, int]:
-    """`terraform apply -json`, with a progress line every PROGRESS_SECONDS."""
+    """`terraform apply -json`, with a progress line every PROGRESS_SECONDS; stopped when it
+    runs longer than APPLY_TIMEOUT_SECONDS."""
     command = [
         "terraform",
         "apply",
@@ -252,32 +260,63 @@ def _apply(settings: PlatformSettings, directory: Path, echo: Echo) -> tuple[int
         "-json",
         f"-parallelism={APPLY_PARALLELISM}",
     ]
-    process = subprocess.Popen(
-        command,
-        cwd=directory,
-        env=tf.terraform_env(settings),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    assert process.stdout is not None and process.stderr is not None
     progress = _Progress(echo)
     errors: list[str] = []
     summary = (0, 0, 0)
-    for message in _messages(process.stdout):
-        kind = message.get("type")
-        if kind == "diagnostic" and message["diagnostic"].get("severity") == "error":
-            errors.append(_diagnostic(message["diagnostic"]))
-        elif kind == "change_summary":
-            changes = message["changes"]
-            summary = (changes["add"], changes["change"], changes["remove"])
-        else:
-            progress.update(message)
-    stderr = process.stderr.read()
-    if process.wait() != 0:
-        reasons = "\n".join(errors) or stderr.strip() or f"exit {process.returncode}"
+    with tempfile.TemporaryFile("w+") as stderr:
+        process = subprocess.Popen(
+            command,
+            cwd=directory,
+            env=tf.terraform_env(settings),
+            stdout=subprocess.PIPE,
+            stderr=stderr,
+            text=True,
+        )
+        assert process.stdout is not None
+        stopped = threading.Event()
+        watchdog = threading.Timer(APPLY_TIMEOUT_SECONDS, _stop, (process, stopped))
+        watchdog.daemon = True
+        watchdog.start()
+        try:
+            for message in _messages(process.stdout):
+                kind = message.get("type")
+                if kind == "diagnostic" and message["diagnostic"].get("severity") == "error":
+                    errors.append(_diagnostic(message["diagnostic"]))
+                elif kind == "change_summary":
+                    changes = message["changes"]
+                    summary = (changes["add"], changes["change"], changes["remove"])
+                else:
+                    progress.update(message)
+            returncode = process.wait()
+        finally:
+            watchdog.cancel()
+        stderr.seek(0)
+        output = stderr.read().strip()
+    if stopped.is_set():
+        errors.append(
+            f"  stopped after {APPLY_TIMEOUT_SECONDS:.0f} s, still waiting on "
+            f"{', '.join(progress.running) or 'nothing'}: the emulator keeps answering a "
+            "call the provider retries. `make down && make demo` starts a fresh emulator "
+            "(the state is set aside)."
+        )
+    if returncode != 0:
+        reasons = "\n".join(errors) or output or f"exit {returncode}"
         raise tf.TerraformError(f"terraform apply into the emulator failed:\n{reasons}")
     return summary
+
+
+def _stop(process: subprocess.Popen[str], stopped: threading.Event) -> None:
+    """Interrupt terraform as Ctrl-C does (it releases the state lock); kill it if it hangs."""
+    stopped.set()
+    process.send_signal(signal.SIGINT)
+    try:
+        process.wait(STOP_GRACE_SECONDS)
+    except subprocess.TimeoutExpired:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(STOP_GRACE_SECONDS)
+        except subprocess.TimeoutExpired:
+            process.kill()
 
 
 def _messages(stream: Any) -> Iterator[dict[str, Any]]:
