@@ -196,12 +196,20 @@ def bench_usage() -> dict[str, float]:
     return usage.measure(lines=1_000_000, events=1_000_000, repeat=3)
 
 
+def bench_onboarding() -> dict[str, float]:
+    """100 sequential onboardings with three apps each, through the API handler."""
+    from scripts import bench_onboarding as onboarding
+
+    return onboarding.measure(tenants=100)
+
+
 BENCHMARKS: dict[str, Callable[[], dict[str, float]]] = {
     "synth": bench_synth,
     "validate_plan": bench_validate_plan,
     "handler_import": bench_handler_import,
     "rls": bench_rls,
     "usage": bench_usage,
+    "onboarding": bench_onboarding,
 }
 
 
