@@ -61,6 +61,9 @@ docs: $(BOOTSTRAP) ## regenerate the README's architecture picture and environme
 bench: $(BOOTSTRAP) ## every benchmark against the local platform; figures to .local/bench.json
 	@$(PY) -m scripts.bench
 
+demo: $(BOOTSTRAP) ## the whole platform on this machine: plan, deploy to the emulator, tenants, usage
+	@$(PY) -m scripts.demo
+
 up: $(BOOTSTRAP) ## start the local platform (PostgreSQL + moto_server) and write .local/platform.env
 	@$(PY) -m scripts.local_platform up
 
