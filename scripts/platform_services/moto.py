@@ -17,7 +17,11 @@ from scripts.platform_services.settings import LOOPBACK
 READY_TIMEOUT_SECONDS = 30
 PROBE_TIMEOUT_SECONDS = 5
 STOP_TIMEOUT_SECONDS = 10
-_PROBE_PATH = "/moto-api/data.json"
+# The dashboard page: static, so it answers at once however much the emulator holds.
+# /moto-api/data.json serializes every model and answers HTTP 500 once a Lambda function
+# exists (moto asks Docker about it: "DockerException: Error while fetching server API
+# version"), which made a busy, healthy emulator look absent.
+_PROBE_PATH = "/moto-api/"
 
 
 class MotoError(RuntimeError):
