@@ -16,10 +16,11 @@ import argparse
 import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from typing import Any, TextIO
+from typing import Any, TextIO, TypeVar
 
 from environments import ENVIRONMENT_NAMES, load_environment
 from environments.settings import REPO_ROOT, PlatformSettings
@@ -38,6 +39,7 @@ from scripts.demo_traffic import ALB_METRICS, APP_METRICS, expected_usage
 from scripts.demo_usage import Aggregated, Written, aggregate, load_balancer, write_day
 
 ENVIRONMENT = "dev"
+T = TypeVar("T")
 DEMO_DIR = REPO_ROOT / ".local" / "demo"
 INDENT = "      "
 
@@ -92,6 +94,8 @@ class Demo:
     onboarded: Onboarded | None = None
     written: Written | None = None
     aggregated: Aggregated | None = None
+    validated: dict[str, dict[str, object]] = field(default_factory=dict)
+    plans: dict[str, tf.PlanResult] = field(default_factory=dict)
     isolation: list[AppIsolation] = field(default_factory=list)
     log: TextIO | None = None
 
@@ -131,19 +135,20 @@ class Demo:
         return f"{len(stacks)} stacks: {', '.join(stacks)}"
 
     def validate(self) -> str:
-        for name in ENVIRONMENT_NAMES:
-            tf.validate(self.offline, name)
-            say(f"{name}: valid")
-        return f"{len(ENVIRONMENT_NAMES)} valid"
+        reports = _each_environment(lambda name: tf.validate(self.offline, name), True)
+        for name, (report, seconds) in reports.items():
+            self.validated[name] = report
+            say(f"{name}: valid ({_duration(seconds)})")
+        return f"{len(reports)} valid"
 
     def plan(self) -> str:
-        totals = []
-        for name in ENVIRONMENT_NAMES:
-            result = tf.plan(self.offline, name)
+        results = _each_environment(lambda name: tf.plan(self.offline, name))
+        for name, (result, seconds) in results.items():
+            self.plans[name] = result
             with _indented():
                 tf.print_plan(result)
-            totals.append(f"{name} +{sum(result.to_add.values())}")
-        return ", ".join(totals)
+            say(f"  ({_duration(seconds)})")
+        return ", ".join(f"{n} +{sum(r.to_add.values())}" for n, (r, _) in results.items())
 
     def deploy(self) -> str:
         settings = self._emulated()
@@ -334,6 +339,26 @@ class Demo:
 
         client = self._clients(boto3)["lambda"]
         return deployed_function(client, self.config, name, self.platform_env)
+
+
+def _each_environment(
+    action: Callable[[str], T], first_alone: bool = False
+) -> dict[str, tuple[T, float]]:
+    """`action` for every environment, each in its own thread (terraform runs as a process
+    of its own); with `first_alone`, the first one before the others, so that it fills the
+    provider plugin cache, which `terraform init` does not fill safely in parallel.
+    Results in environment order, with their durations."""
+
+    def timed(name: str) -> tuple[T, float]:
+        started = time.monotonic()
+        return action(name), time.monotonic() - started
+
+    names = list(ENVIRONMENT_NAMES)
+    results = {names[0]: timed(names.pop(0))} if first_alone else {}
+    with ThreadPoolExecutor(max_workers=len(names) or 1) as pool:
+        futures = {name: pool.submit(timed, name) for name in names}
+        results.update({name: future.result() for name, future in futures.items()})
+    return results
 
 
 def _print_report(rows: Sequence[dict[str, str]]) -> None:

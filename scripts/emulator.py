@@ -79,6 +79,7 @@ def synth(settings: PlatformSettings) -> None:
     from main import build_app
 
     _require_emulator(settings)
+    settings.out_dir.mkdir(parents=True, exist_ok=True)
     build_app(settings).synth()
 
 
