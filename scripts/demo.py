@@ -135,7 +135,13 @@ class Demo:
         return f"{len(stacks)} stacks: {', '.join(stacks)}"
 
     def validate(self) -> str:
-        reports = _each_environment(lambda name: tf.validate(self.offline, name), True)
+        # One after the other first: `terraform init` installs the provider into the shared
+        # plugin cache, which concurrent inits race on ("after installing
+        # registry.terraform.io/hashicorp/aws it is still not detected in ... plugin-cache").
+        # Once each stack has its lock file and provider, init installs nothing.
+        for name in ENVIRONMENT_NAMES:
+            tf.init(self.offline, name, backend=False)
+        reports = _each_environment(lambda name: tf.validate(self.offline, name))
         for name, (report, seconds) in reports.items():
             self.validated[name] = report
             say(f"{name}: valid ({_duration(seconds)})")
@@ -341,24 +347,17 @@ class Demo:
         return deployed_function(client, self.config, name, self.platform_env)
 
 
-def _each_environment(
-    action: Callable[[str], T], first_alone: bool = False
-) -> dict[str, tuple[T, float]]:
-    """`action` for every environment, each in its own thread (terraform runs as a process
-    of its own); with `first_alone`, the first one before the others, so that it fills the
-    provider plugin cache, which `terraform init` does not fill safely in parallel.
-    Results in environment order, with their durations."""
+def _each_environment(action: Callable[[str], T]) -> dict[str, tuple[T, float]]:
+    """`action` for every environment, each in a thread of its own (terraform runs as a
+    process of its own); results in environment order, with their durations."""
 
     def timed(name: str) -> tuple[T, float]:
         started = time.monotonic()
         return action(name), time.monotonic() - started
 
-    names = list(ENVIRONMENT_NAMES)
-    results = {names[0]: timed(names.pop(0))} if first_alone else {}
-    with ThreadPoolExecutor(max_workers=len(names) or 1) as pool:
-        futures = {name: pool.submit(timed, name) for name in names}
-        results.update({name: future.result() for name, future in futures.items()})
-    return results
+    with ThreadPoolExecutor(max_workers=len(ENVIRONMENT_NAMES)) as pool:
+        futures = {name: pool.submit(timed, name) for name in ENVIRONMENT_NAMES}
+        return {name: future.result() for name, future in futures.items()}
 
 
 def _print_report(rows: Sequence[dict[str, str]]) -> None:

@@ -201,9 +201,9 @@ def test_demo_report_equals_the_traffic_generated(demo: demo_module.Demo) -> Non
     assert report == expected
     assert aggregated.report_key == f"reports/usage/{demo.day:%Y/%m/%d}.csv"
 
-    core = Database(CORE, Access.OWNER, environ=demo.platform_env)
+    core = Database(CORE, Access.APP, environ=demo.platform_env)
     try:
-        with core.without_tenant() as cur:
+        with core.as_control_plane() as cur:
             cur.execute(
                 "SELECT t.slug, u.app, u.metric, u.value FROM daily_usage AS u "
                 "JOIN tenants AS t ON t.id = u.tenant_id "
