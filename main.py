@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import sys
+
 from cdktf import App
 
-from environments import load_all
+from environments import ConfigError, load_all
 from environments.settings import PlatformSettings, load_settings
 
 
 def build_app(settings: PlatformSettings | None = None, outdir: str | None = None) -> App:
     """Build every environment's stack; tests call this and synthesize once."""
+    configs = load_all()  # a bad config fails here, before the provider bindings load
     # Imported here so that `environments` stays importable without the provider bindings.
     from modules.platform_stack import PlatformStack
     from scripts.package_lambdas import build_packages
@@ -17,14 +20,19 @@ def build_app(settings: PlatformSettings | None = None, outdir: str | None = Non
     settings = settings or load_settings()
     packages = build_packages()
     app = App(outdir=outdir or str(settings.out_dir))
-    for config in load_all():
+    for config in configs:
         PlatformStack(app, config, settings, packages)
     return app
 
 
-def main() -> None:
-    build_app().synth()
+def main() -> int:
+    try:
+        build_app().synth()
+    except ConfigError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

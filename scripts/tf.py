@@ -18,7 +18,7 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
-from environments import ENVIRONMENT_NAMES, load_environment
+from environments import ENVIRONMENT_NAMES, ConfigError, load_all, load_environment
 from environments.settings import PlatformSettings, find_provider_mirror, load_settings
 
 PROVIDER = "registry.terraform.io/hashicorp/aws"
@@ -190,6 +190,7 @@ def print_plan(result: PlanResult) -> None:
 def synth(settings: PlatformSettings) -> None:
     from main import build_app
 
+    load_all()  # validates every environment before the provider bindings load
     started = time.monotonic()
     build_app(settings).synth()
     print(
@@ -214,12 +215,14 @@ def main(argv: list[str] | None = None) -> int:
     settings = load_settings()
     environments = args.env or list(ENVIRONMENT_NAMES)
 
-    if args.command == "cli-config":
-        print(write_cli_config(settings))
-        return 0
-    if not args.no_synth:
-        synth(settings)
     try:
+        # Before the (slow) synth: a missing mirror or a bad config fails at once.
+        cli_config = write_cli_config(settings)
+        if args.command == "cli-config":
+            print(cli_config)
+            return 0
+        if not args.no_synth:
+            synth(settings)
         for environment in environments:
             started = time.monotonic()
             if args.command == "validate":
@@ -230,7 +233,7 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"apply {environment}: done ({time.monotonic() - started:.1f}s)")
             else:
                 print_plan(plan(settings, environment))
-    except (TerraformError, FileNotFoundError) as exc:
+    except (TerraformError, FileNotFoundError, ConfigError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     return 0
