@@ -25,10 +25,9 @@ from constructs import Construct
 
 from environments.config import EnvironmentConfig
 from modules.business_app import CognitoAuthentication
+from modules.identity_names import PLATFORM_ADMIN_GROUP, TENANT_ADMIN_GROUP
 from modules.naming import Naming
 
-TENANT_ADMIN_GROUP = "tenant-admins"
-PLATFORM_ADMIN_GROUP = "platform-admins"
 COGNITO_DOMAIN_PREFIX_MAX = 63
 
 

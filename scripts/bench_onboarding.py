@@ -1,8 +1,8 @@
 """Onboarding latency: 100 sequential tenants with three apps against the local platform.
 
 Each request is a real API Gateway proxy event to the onboarding handler, in-process, with
-PostgreSQL and moto_server of the local platform behind it (a user pool is created in the
-emulator for the run). The tenants are offboarded afterwards, outside the timing.
+PostgreSQL and moto_server of the local platform behind it (`make up` creates the user pool
+in the emulator). The tenants are offboarded afterwards, outside the timing.
 
     python -m scripts.bench_onboarding [--tenants 100]
 """
@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
 import sys
 import time
@@ -26,20 +25,6 @@ from scripts.local_platform import session_lease
 
 APPS = ["crm", "hr", "accounting"]
 PLAN = "growth"
-
-
-def _user_pool() -> str:
-    """A user pool shaped as modules/identity.py makes it, in the emulator."""
-    import boto3
-
-    client = boto3.client("cognito-idp")
-    pool = client.create_user_pool(
-        PoolName=f"bench-{uuid.uuid4().hex[:8]}",
-        UsernameAttributes=["email"],
-        Schema=[{"Name": "tenant_id", "AttributeDataType": "String", "Mutable": False}],
-    )["UserPool"]["Id"]
-    client.create_group(GroupName="tenant-admins", UserPoolId=pool)
-    return str(pool)
 
 
 def _call(method: str, path: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -57,8 +42,7 @@ def measure(tenants: int) -> dict[str, float]:
     with session_lease(echo=lambda message: print(message, file=sys.stderr)) as info:
         run = uuid.uuid4().hex[:6]
         latencies, slugs = [], []
-        with environment({**info.env, "EVENT_BUS_NAME": "default"}):
-            os.environ["USER_POOL_ID"] = _user_pool()
+        with environment(info.env):  # the local platform's user pool, buckets and DSNs
             for index in range(tenants):
                 slug = f"bench-{run}-{index}"
                 body = {

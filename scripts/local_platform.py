@@ -20,6 +20,7 @@ from pathlib import Path
 
 from environments import load_environment
 from lambdas.shared.db import Connection
+from modules.identity_names import PLATFORM_ADMIN_GROUP, TENANT_ADMIN_GROUP
 from modules.naming import Naming
 from scripts.platform_services import provision
 from scripts.platform_services.files import role_passwords, write_env_file
@@ -137,6 +138,12 @@ def _provision(settings: Settings, cluster: Cluster, echo: Echo) -> dict[str, st
     )
     created = provision.ensure_buckets(env, buckets)
     echo(f"buckets ready: {', '.join(buckets)} ({len(created)} created)")
+    naming = Naming.for_environment(load_environment(LOCAL_ENVIRONMENT))
+    pool_id, new_pool = provision.ensure_user_pool(
+        env, naming.name("users"), [TENANT_ADMIN_GROUP, PLATFORM_ADMIN_GROUP]
+    )
+    env = {**env, "USER_POOL_ID": pool_id, "EVENT_BUS_NAME": "default"}
+    echo(f"user pool ready: {pool_id} ({'created' if new_pool else 'existing'})")
     write_env_file(settings.env_file, env)
     echo(f"wrote {settings.env_file}")
     return env

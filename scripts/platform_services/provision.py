@@ -162,16 +162,40 @@ def rollout(env: Mapping[str, str]) -> RolloutReport:
     return run_rollout(connect=owner_connector(env))
 
 
-def ensure_buckets(env: Mapping[str, str], buckets: list[str]) -> list[str]:
+def _emulator_client(env: Mapping[str, str], service: str) -> Any:
     import boto3
 
-    s3: Any = boto3.client(
-        "s3",
+    client: Any = boto3.client(
+        service,  # type: ignore[call-overload]
         endpoint_url=env["AWS_ENDPOINT_URL"],
         region_name=env["AWS_DEFAULT_REGION"],
         aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
         aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
     )
+    return client
+
+
+def ensure_user_pool(env: Mapping[str, str], name: str, groups: list[str]) -> tuple[str, bool]:
+    """The emulator's user pool `name`, shaped as modules/identity.py makes it (email sign-in,
+    immutable `custom:tenant_id`, the platform's groups); (id, created)."""
+    cognito = _emulator_client(env, "cognito-idp")
+    for pool in cognito.list_user_pools(MaxResults=60).get("UserPools", []):
+        if pool["Name"] == name:
+            return str(pool["Id"]), False
+    pool_id = str(
+        cognito.create_user_pool(
+            PoolName=name,
+            UsernameAttributes=["email"],
+            Schema=[{"Name": "tenant_id", "AttributeDataType": "String", "Mutable": False}],
+        )["UserPool"]["Id"]
+    )
+    for group in groups:
+        cognito.create_group(GroupName=group, UserPoolId=pool_id)
+    return pool_id, True
+
+
+def ensure_buckets(env: Mapping[str, str], buckets: list[str]) -> list[str]:
+    s3 = _emulator_client(env, "s3")
     existing = {bucket["Name"] for bucket in s3.list_buckets().get("Buckets", [])}
     created = []
     for name in buckets:
