@@ -11,7 +11,7 @@ BOOTSTRAP := $(VENV)/.installed
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 
 .PHONY: help bootstrap test lint fmt typecheck synth validate plan check lint-workflows package docs \
-	up down demo bench clean
+	up down demo e2e bench clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -60,6 +60,9 @@ docs: $(BOOTSTRAP) ## regenerate the README's architecture picture and environme
 
 bench: $(BOOTSTRAP) ## every benchmark against the local platform; figures to .local/bench.json
 	@$(PY) -m scripts.bench
+
+e2e: $(BOOTSTRAP) ## the end-to-end test of make demo alone (a few minutes)
+	@$(PY) -m pytest -m e2e tests/e2e
 
 demo: $(BOOTSTRAP) ## the whole platform on this machine: plan, deploy to the emulator, tenants, usage
 	@$(PY) -m scripts.demo
