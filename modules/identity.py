@@ -109,7 +109,8 @@ class Identity(Construct):
         )
         # Limitation: Cognito accepts no wildcard callback URL, so ALB sign-in works on the apex
         # host only. Workaround: list tenant hosts in callback_urls (at most 100) or send
-        # sign-in through the apex host. https://docs.aws.amazon.com/cognito/latest/developerguide/user-pool-settings-client-apps.html
+        # sign-in through the apex host.
+        # https://docs.aws.amazon.com/cognito/latest/developerguide/user-pool-settings-client-apps.html
         self.alb_client = CognitoUserPoolClient(
             self,
             "AlbClient",
