@@ -101,13 +101,19 @@ IGNORED_DRIFT: Mapping[str, tuple[tuple[str, ...], str]] = {
         ("parameter",),
         "DescribeDBParameters answers none of the parameters that were set",
     ),
+    "aws_launch_template": (
+        ("tag_specifications",),
+        "after a create, DescribeLaunchTemplateVersions adds a launch-template tag "
+        "specification with the provider's default tags",
+    ),
     "aws_lambda_function": (
         ("dead_letter_config",),
         "GetFunction answers no DeadLetterConfig",
     ),
     "aws_vpc_security_group_ingress_rule": (
-        ("referenced_security_group_id",),
-        'the referenced group comes back as "123456789012/sg-..." instead of "sg-..."',
+        ("description", "referenced_security_group_id"),
+        'the referenced group comes back as "123456789012/sg-..." instead of "sg-...", and '
+        "after a create without the description",
     ),
 }
 

@@ -22,6 +22,7 @@ PINNED_DRIFT = {
     "aws_autoscaling_policy",
     "aws_db_parameter_group",
     "aws_lambda_function",
+    "aws_launch_template",
     "aws_vpc_security_group_ingress_rule",
 }
 
