@@ -27,6 +27,7 @@ from lambdas.shared.databases import CORE, Access
 from lambdas.shared.db import Database
 from modules.naming import Naming
 from scripts import demo as demo_module
+from scripts import emulator
 from scripts.emulator_exclusions import EXCLUSIONS
 from scripts.local_platform import PlatformInfo
 
@@ -244,3 +245,23 @@ def test_demo_writes_real_format_alb_logs(demo: demo_module.Demo, aws: Any) -> N
     line = gzip.decompress(body["Body"].read()).decode().splitlines()[0]
     assert line.split(" ")[0] in {"http", "https", "h2"}
     assert Path(written.log_keys[0]).name.startswith(f"{config.account_id}_elasticloadbalancing_")
+
+
+def test_demo_second_run_changes_nothing(demo: demo_module.Demo) -> None:
+    """Last: runs the deploy and the tenant and usage steps again on the same demo."""
+    first_report = demo.aggregated.report if demo.aggregated else []
+    first_keys = demo.written.log_keys if demo.written else []
+
+    assert demo.emulated is not None
+    again = emulator.deploy(demo.emulated, "dev", echo=lambda _: None)
+    demo.onboard()
+    demo.traffic()
+    demo.aggregate()
+
+    assert (again.added, again.changed, again.destroyed) == (0, 0, 0)
+    assert again.state_reset is None and again.imported == []
+    assert demo.onboarded is not None
+    assert all(reply.replayed for reply in demo.onboarded.created.values())
+    assert demo.written is not None
+    assert (demo.written.events_inserted, demo.written.log_keys) == (0, first_keys)
+    assert demo.aggregated is not None and demo.aggregated.report == first_report
