@@ -19,7 +19,6 @@ from cdktf_cdktf_provider_aws.autoscaling_policy import (
     AutoscalingPolicyTargetTrackingConfigurationPredefinedMetricSpecification,
 )
 from cdktf_cdktf_provider_aws.cloudwatch_dashboard import CloudwatchDashboard
-from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
 from cdktf_cdktf_provider_aws.iam_instance_profile import IamInstanceProfile
 from cdktf_cdktf_provider_aws.iam_role import IamRole
 from cdktf_cdktf_provider_aws.iam_role_policy import IamRolePolicy
@@ -50,6 +49,7 @@ from environments.config import AppConfig, EnvironmentConfig
 from modules.alarms import create_alarms
 from modules.dashboard_bodies import AlarmSpec, app_dashboard
 from modules.database import POSTGRES_PORT, PostgresDatabase, PostgresDatabaseProps
+from modules.log_groups import encrypted_log_group
 from modules.naming import Naming
 from policies import infra_iam, s3_policies
 
@@ -301,12 +301,8 @@ class BusinessApp(Construct):
     def _fleet(self, props: BusinessAppProps) -> None:
         app, naming, sizing, config = props.app, props.naming, props.sizing, props.config
 
-        log_group = CloudwatchLogGroup(
-            self,
-            "LogGroup",
-            name=naming.log_group("apps", app),
-            retention_in_days=config.log_retention_days,
-            kms_key_id=props.logs_kms_key_arn,
+        log_group = encrypted_log_group(
+            self, "LogGroup", naming.log_group("apps", app), props.config, props.logs_kms_key_arn
         )
         self.role = IamRole(
             self,

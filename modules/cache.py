@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
 from cdktf_cdktf_provider_aws.elasticache_replication_group import (
     ElasticacheReplicationGroup,
     ElasticacheReplicationGroupLogDeliveryConfiguration,
@@ -22,6 +21,7 @@ from cdktf_cdktf_provider_aws.elasticache_user_group import ElasticacheUserGroup
 from constructs import Construct
 
 from environments.config import EnvironmentConfig
+from modules.log_groups import encrypted_log_group
 from modules.naming import Naming
 from modules.security_groups import group_for_clients
 
@@ -44,7 +44,7 @@ class Cache(Construct):
 
     def __init__(self, scope: Construct, id_: str, props: CacheProps) -> None:
         super().__init__(scope, id_)
-        config, naming, redis = props.config, props.naming, props.config.redis
+        naming, redis = props.naming, props.config.redis
         replicated = redis.replicas > 0
 
         self.security_group = group_for_clients(
@@ -85,12 +85,12 @@ class Cache(Construct):
             user_ids=[default_user.user_id, self.service_user.user_id],
         )
 
-        slow_log = CloudwatchLogGroup(
+        slow_log = encrypted_log_group(
             self,
             "SlowLog",
-            name=naming.log_group("redis", "slow-log"),
-            retention_in_days=config.log_retention_days,
-            kms_key_id=props.logs_kms_key_arn,
+            naming.log_group("redis", "slow-log"),
+            props.config,
+            props.logs_kms_key_arn,
         )
         self.group = ElasticacheReplicationGroup(
             self,

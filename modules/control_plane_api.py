@@ -24,7 +24,6 @@ from cdktf_cdktf_provider_aws.api_gateway_stage import (
     ApiGatewayStage,
     ApiGatewayStageAccessLogSettings,
 )
-from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
 from cdktf_cdktf_provider_aws.iam_role import IamRole
 from cdktf_cdktf_provider_aws.iam_role_policy_attachment import IamRolePolicyAttachment
 from cdktf_cdktf_provider_aws.lambda_permission import LambdaPermission
@@ -32,6 +31,7 @@ from cdktf_cdktf_provider_aws.wafv2_web_acl_association import Wafv2WebAclAssoci
 from constructs import Construct
 
 from environments.config import EnvironmentConfig
+from modules.log_groups import encrypted_log_group
 from modules.naming import Naming
 from policies import infra_iam
 
@@ -75,7 +75,7 @@ class ControlPlaneApi(Construct):
 
     def __init__(self, scope: Construct, id_: str, props: ControlPlaneApiProps) -> None:
         super().__init__(scope, id_)
-        naming, config = props.naming, props.config
+        naming = props.naming
 
         self.api = ApiGatewayRestApi(
             self,
@@ -141,12 +141,12 @@ class ControlPlaneApi(Construct):
         )
 
         account = self._cloudwatch_role(props)
-        access_logs = CloudwatchLogGroup(
+        access_logs = encrypted_log_group(
             self,
             "AccessLogs",
-            name=naming.log_group("api", "access"),
-            retention_in_days=config.log_retention_days,
-            kms_key_id=props.logs_kms_key_arn,
+            naming.log_group("api", "access"),
+            props.config,
+            props.logs_kms_key_arn,
         )
         self.stage = ApiGatewayStage(
             self,

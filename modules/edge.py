@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from cdktf import Fn, TerraformResourceLifecycle
 from cdktf_cdktf_provider_aws.acm_certificate import AcmCertificate
 from cdktf_cdktf_provider_aws.acm_certificate_validation import AcmCertificateValidation
-from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
 from cdktf_cdktf_provider_aws.lb import Lb, LbAccessLogs
 from cdktf_cdktf_provider_aws.lb_listener import (
     LbListener,
@@ -37,6 +36,7 @@ from constructs import Construct
 
 from environments.config import EnvironmentConfig
 from modules.log_bucket import ALB_LOG_PREFIX
+from modules.log_groups import encrypted_log_group
 from modules.naming import Naming
 from policies.waf_rules import WafRule, web_acl_rules
 
@@ -203,12 +203,8 @@ class Edge(Construct):
             self, "WebAclAlb", resource_arn=self.alb.arn, web_acl_arn=self.web_acl.arn
         )
         # WAF accepts only log groups whose name starts with "aws-waf-logs-".
-        log_group = CloudwatchLogGroup(
-            self,
-            "WafLogGroup",
-            name=f"aws-waf-logs-{naming.base}",
-            retention_in_days=props.config.log_retention_days,
-            kms_key_id=props.logs_kms_key_arn,
+        log_group = encrypted_log_group(
+            self, "WafLogGroup", f"aws-waf-logs-{naming.base}", props.config, props.logs_kms_key_arn
         )
         Wafv2WebAclLoggingConfiguration(
             self,

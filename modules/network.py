@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from ipaddress import IPv4Network
 
 from cdktf import Fn
-from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
 from cdktf_cdktf_provider_aws.db_subnet_group import DbSubnetGroup
 from cdktf_cdktf_provider_aws.default_security_group import DefaultSecurityGroup
 from cdktf_cdktf_provider_aws.eip import Eip
@@ -25,6 +24,7 @@ from cdktf_cdktf_provider_aws.vpc_endpoint import VpcEndpoint
 from constructs import Construct
 
 from environments.config import EnvironmentConfig
+from modules.log_groups import encrypted_log_group
 from modules.naming import Naming
 from policies import infra_iam
 
@@ -167,12 +167,12 @@ class Network(Construct):
 
     def _flow_logs(self, props: NetworkProps) -> None:
         naming = props.naming
-        log_group = CloudwatchLogGroup(
+        log_group = encrypted_log_group(
             self,
             "FlowLogGroup",
-            name=naming.log_group("vpc-flow-logs"),
-            retention_in_days=props.config.log_retention_days,
-            kms_key_id=props.logs_kms_key_arn,
+            naming.log_group("vpc-flow-logs"),
+            props.config,
+            props.logs_kms_key_arn,
         )
         role = IamRole(
             self,
