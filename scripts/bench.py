@@ -160,8 +160,9 @@ def bench_validate_plan() -> dict[str, float]:
 
 
 def bench_handler_import() -> dict[str, float]:
-    """The slowest handler module import in a fresh interpreter (median of five runs)."""
-    slowest = 0.0
+    """Each handler module's import in a fresh interpreter (median of five runs); the figure
+    with a target is the slowest of the three."""
+    figures: dict[str, float] = {}
     for function in ("tenant_onboarding", "rls_rollout", "usage_aggregation"):
         code = (
             "import time; t = time.perf_counter(); "
@@ -178,8 +179,8 @@ def bench_handler_import() -> dict[str, float]:
                 env=_python_env(),
             )
             runs.append(float(result.stdout.strip().splitlines()[-1]))
-        slowest = max(slowest, statistics.median(runs))
-    return {"handler_import_ms": round(slowest * 1000, 1)}
+        figures[f"handler_import_{function}_ms"] = round(statistics.median(runs) * 1000, 1)
+    return {**figures, "handler_import_ms": max(figures.values())}
 
 
 def bench_rls() -> dict[str, float]:
@@ -214,7 +215,7 @@ BENCHMARKS: dict[str, Callable[[], dict[str, float]]] = {
 
 
 def print_table(figures: dict[str, float]) -> None:
-    print(f"{'figure':<24} {'value':>14} {'target':>12}  met")
+    print(f"{'figure':<36} {'value':>14} {'target':>12}  met")
     for key, value in figures.items():
         target = TARGETS.get(key)
         if target is None or target.limit is None:
@@ -223,7 +224,7 @@ def print_table(figures: dict[str, float]) -> None:
             sign = ">=" if target.higher_is_better else "<="
             limit = f"{sign} {target.limit:g}"
             verdict = "yes" if target.met(value) else "NO"
-        print(f"{key:<24} {value:>14,.3f} {limit:>12}  {verdict}")
+        print(f"{key:<36} {value:>14,.3f} {limit:>12}  {verdict}")
 
 
 def main(argv: list[str] | None = None) -> int:
