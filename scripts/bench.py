@@ -187,7 +187,7 @@ def bench_rls() -> dict[str, float]:
     """RLS overhead on 1M rows over 1,000 tenants, and a no-op rollout of six databases."""
     from scripts import bench_rls as rls
 
-    return rls.measure(rows=1_000_000, tenants=1_000, samples=2_000)
+    return rls.measure(rows=1_000_000, tenants=1_000, samples=5_000)
 
 
 def bench_usage() -> dict[str, float]:
