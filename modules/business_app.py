@@ -161,10 +161,12 @@ class BusinessApp(Construct):
             description=f"{app} instances: traffic from the load balancer only",
             vpc_id=props.vpc_id,
         )
+        # References read once: each attribute read is a jsii round trip (see platform_stack).
+        self.security_group_id = self.security_group.id
         VpcSecurityGroupIngressRule(
             self,
             "FromAlb",
-            security_group_id=self.security_group.id,
+            security_group_id=self.security_group_id,
             description="HTTP from the platform ALB",
             ip_protocol="tcp",
             from_port=APP_PORT,
@@ -174,7 +176,7 @@ class BusinessApp(Construct):
         VpcSecurityGroupEgressRule(
             self,
             "ToHttps",
-            security_group_id=self.security_group.id,
+            security_group_id=self.security_group_id,
             description="AWS APIs and package mirrors over NAT",
             ip_protocol="tcp",
             from_port=443,
@@ -184,7 +186,7 @@ class BusinessApp(Construct):
         VpcSecurityGroupEgressRule(
             self,
             "ToDatabase",
-            security_group_id=self.security_group.id,
+            security_group_id=self.security_group_id,
             description="PostgreSQL in the data subnets",
             ip_protocol="tcp",
             from_port=POSTGRES_PORT,
@@ -211,6 +213,8 @@ class BusinessApp(Construct):
                 unhealthy_threshold=3,
             ),
         )
+        self.target_group_arn = self.target_group.arn
+        self.target_group_arn_suffix = self.target_group.arn_suffix
         self.listener_rule = LbListenerRule(
             self,
             "ListenerRule",
@@ -235,7 +239,7 @@ class BusinessApp(Construct):
                 vpc_id=props.vpc_id,
                 subnet_group_name=props.db_subnet_group_name,
                 client_security_group_ids={
-                    "instances": self.security_group.id,
+                    "instances": self.security_group_id,
                     "lambdas": props.lambda_security_group_id,
                 },
                 kms_key_arn=props.kms_key_arn,
@@ -253,10 +257,10 @@ class BusinessApp(Construct):
             app_alarm_specs(sizing),
             {
                 "tg": {
-                    "TargetGroup": self.target_group.arn_suffix,
+                    "TargetGroup": self.target_group_arn_suffix,
                     "LoadBalancer": props.alb_arn_suffix,
                 },
-                "asg": {"AutoScalingGroupName": self.group.name},
+                "asg": {"AutoScalingGroupName": self.group_name},
             },
             props.alarm_topic_arn,
         )
@@ -269,8 +273,8 @@ class BusinessApp(Construct):
                     app,
                     props.config.region,
                     props.alb_arn_suffix,
-                    self.target_group.arn_suffix,
-                    self.group.name,
+                    self.target_group_arn_suffix,
+                    self.group_name,
                     self.database.instance.identifier,
                 )
             ),
@@ -278,7 +282,7 @@ class BusinessApp(Construct):
 
     def _actions(self, props: BusinessAppProps) -> list[LbListenerRuleAction]:
         forward = LbListenerRuleAction(
-            type="forward", target_group_arn=self.target_group.arn, order=2
+            type="forward", target_group_arn=self.target_group_arn, order=2
         )
         auth = props.authentication
         if auth is None:
@@ -310,10 +314,11 @@ class BusinessApp(Construct):
             name=naming.name(app, "instance"),
             assume_role_policy=Fn.jsonencode(infra_iam.service_trust("ec2.amazonaws.com")),
         )
+        role_name = self.role.name
         IamRolePolicyAttachment(
             self,
             "SsmCore",
-            role=self.role.name,
+            role=role_name,
             policy_arn=f"arn:{config.partition}:iam::aws:policy/AmazonSSMManagedInstanceCore",
         )
         IamRolePolicy(
@@ -330,7 +335,7 @@ class BusinessApp(Construct):
             ),
         )
         profile = IamInstanceProfile(
-            self, "InstanceProfile", name=naming.name(app, "instance"), role=self.role.name
+            self, "InstanceProfile", name=naming.name(app, "instance"), role=role_name
         )
 
         template = LaunchTemplate(
@@ -340,7 +345,7 @@ class BusinessApp(Construct):
             image_id=f"resolve:ssm:{props.ami_ssm_parameter}",
             instance_type=sizing.instance_type,
             update_default_version=True,
-            vpc_security_group_ids=[self.security_group.id],
+            vpc_security_group_ids=[self.security_group_id],
             iam_instance_profile=LaunchTemplateIamInstanceProfile(arn=profile.arn),
             metadata_options=LaunchTemplateMetadataOptions(
                 http_endpoint="enabled",
@@ -376,7 +381,7 @@ class BusinessApp(Construct):
             max_size=sizing.max_size,
             desired_capacity=sizing.desired_capacity,
             vpc_zone_identifier=props.app_subnet_ids,
-            target_group_arns=[self.target_group.arn],
+            target_group_arns=[self.target_group_arn],
             health_check_type="ELB",
             health_check_grace_period=sizing.health_check_grace_period_seconds,
             launch_template=AutoscalingGroupLaunchTemplate(id=template.id, version="$Latest"),
@@ -389,11 +394,12 @@ class BusinessApp(Construct):
             enabled_metrics=["GroupInServiceInstances", "GroupDesiredCapacity"],
             tag=[AutoscalingGroupTag(key="App", value=app, propagate_at_launch=True)],
         )
+        self.group_name = self.group.name
         AutoscalingPolicy(
             self,
             "CpuTracking",
             name=naming.name(app, "cpu"),
-            autoscaling_group_name=self.group.name,
+            autoscaling_group_name=self.group_name,
             policy_type="TargetTrackingScaling",
             target_tracking_configuration=AutoscalingPolicyTargetTrackingConfiguration(
                 target_value=sizing.cpu_target_percent,

@@ -56,17 +56,18 @@ class Network(Construct):
             enable_dns_support=True,
             tags={"Name": naming.name("vpc")},
         )
+        self.vpc_id = self.vpc.id  # read once: each attribute read is a jsii round trip
         DefaultSecurityGroup(
-            self, "DefaultSecurityGroup", vpc_id=self.vpc.id, ingress=[], egress=[]
+            self, "DefaultSecurityGroup", vpc_id=self.vpc_id, ingress=[], egress=[]
         )
-        gateway = InternetGateway(self, "InternetGateway", vpc_id=self.vpc.id)
+        gateway = InternetGateway(self, "InternetGateway", vpc_id=self.vpc_id)
 
         self.public_subnets = self._tier("Public", config.public_subnet_cidrs, props)
         self.app_subnets = self._tier("App", config.app_subnet_cidrs, props)
         self.data_subnets = self._tier("Data", config.data_subnet_cidrs, props)
 
         public_routes = RouteTable(
-            self, "PublicRoutes", vpc_id=self.vpc.id, tags={"Name": naming.name("public")}
+            self, "PublicRoutes", vpc_id=self.vpc_id, tags={"Name": naming.name("public")}
         )
         Route(
             self,
@@ -102,7 +103,7 @@ class Network(Construct):
             table = RouteTable(
                 self,
                 f"AppRoutes{index}",
-                vpc_id=self.vpc.id,
+                vpc_id=self.vpc_id,
                 tags={"Name": naming.name("app", str(index))},
             )
             Route(
@@ -117,7 +118,7 @@ class Network(Construct):
             )
             private_tables.append(table)
         data_routes = RouteTable(
-            self, "DataRoutes", vpc_id=self.vpc.id, tags={"Name": naming.name("data")}
+            self, "DataRoutes", vpc_id=self.vpc_id, tags={"Name": naming.name("data")}
         )
         for index, subnet in enumerate(self.data_subnets):
             RouteTableAssociation(
@@ -128,7 +129,7 @@ class Network(Construct):
         VpcEndpoint(
             self,
             "S3Endpoint",
-            vpc_id=self.vpc.id,
+            vpc_id=self.vpc_id,
             service_name=f"com.amazonaws.{config.region}.s3",
             vpc_endpoint_type="Gateway",
             route_table_ids=[table.id for table in private_tables],
@@ -156,7 +157,7 @@ class Network(Construct):
             Subnet(
                 self,
                 f"{tier}{index}",
-                vpc_id=self.vpc.id,
+                vpc_id=self.vpc_id,
                 cidr_block=str(cidr),
                 availability_zone=zone,
                 map_public_ip_on_launch=False,
@@ -191,7 +192,7 @@ class Network(Construct):
         FlowLog(
             self,
             "FlowLog",
-            vpc_id=self.vpc.id,
+            vpc_id=self.vpc_id,
             traffic_type="ALL",
             log_destination_type="cloud-watch-logs",
             log_destination=log_group.arn,

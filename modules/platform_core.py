@@ -80,7 +80,7 @@ class PlatformCore(Construct):
         )
         databases = {CORE: self.database.instance, **props.app_databases}
         self.identity = props.identity
-        secrets = self._runtime_secrets(props, list(databases))
+        secret_arns = self._runtime_secrets(props, list(databases))
 
         layer = LambdaLayer(
             self, "Dependencies", LambdaLayerProps(naming=naming, package=props.packages.layer)
@@ -101,13 +101,13 @@ class PlatformCore(Construct):
                 **connections,
                 **{f"{db.upper()}_DB_SECRET_ARN": arn for db, arn in owner_secrets.items()},
                 **{
-                    f"{db.upper()}_DB_{access.upper()}_SECRET_ARN": secret.arn
-                    for (db, access), secret in secrets.items()
+                    f"{db.upper()}_DB_{access.upper()}_SECRET_ARN": arn
+                    for (db, access), arn in secret_arns.items()
                 },
             },
             lambda_permissions.rls_rollout(
                 list(owner_secrets.values()),
-                [secret.arn for secret in secrets.values()],
+                list(secret_arns.values()),
                 props.data_kms_key_arn,
             ),
             timeout_seconds=300,
@@ -119,16 +119,16 @@ class PlatformCore(Construct):
             "tenant_onboarding",
             {
                 **connections,
-                "CORE_DB_APP_SECRET_ARN": secrets[CORE, "app"].arn,
+                "CORE_DB_APP_SECRET_ARN": secret_arns[CORE, "app"],
                 **{
-                    f"{app.upper()}_DB_APP_SECRET_ARN": secrets[app, "app"].arn for app in APP_NAMES
+                    f"{app.upper()}_DB_APP_SECRET_ARN": secret_arns[app, "app"] for app in APP_NAMES
                 },
                 "USER_POOL_ID": self.identity.user_pool.id,
                 "DOCUMENT_BUCKET": props.document_bucket_name,
                 "EVENT_BUS_NAME": "default",
             },
             lambda_permissions.tenant_onboarding(
-                secret_arns=[secrets[db, "app"].arn for db in databases],
+                secret_arns=[secret_arns[db, "app"] for db in databases],
                 data_key_arn=props.data_kms_key_arn,
                 storage_key_arn=props.storage_kms_key_arn,
                 user_pool_arn=self.identity.user_pool.arn,
@@ -148,9 +148,9 @@ class PlatformCore(Construct):
             "usage_aggregation",
             {
                 **connections,
-                "CORE_DB_APP_SECRET_ARN": secrets[CORE, "app"].arn,
+                "CORE_DB_APP_SECRET_ARN": secret_arns[CORE, "app"],
                 **{
-                    f"{app.upper()}_DB_USAGE_SECRET_ARN": secrets[app, "usage"].arn
+                    f"{app.upper()}_DB_USAGE_SECRET_ARN": secret_arns[app, "usage"]
                     for app in APP_NAMES
                 },
                 "PLATFORM_DOMAIN": config.domain_name,
@@ -162,8 +162,8 @@ class PlatformCore(Construct):
             },
             lambda_permissions.usage_aggregation(
                 secret_arns=[
-                    secrets[CORE, "app"].arn,
-                    *(secrets[a, "usage"].arn for a in APP_NAMES),
+                    secret_arns[CORE, "app"],
+                    *(secret_arns[a, "usage"] for a in APP_NAMES),
                 ],
                 data_key_arn=props.data_kms_key_arn,
                 storage_key_arn=props.storage_kms_key_arn,
@@ -227,21 +227,22 @@ class PlatformCore(Construct):
 
     def _runtime_secrets(
         self, props: PlatformCoreProps, databases: list[str]
-    ) -> dict[tuple[str, str], SecretsmanagerSecret]:
-        """Containers for the runtime and usage-reader credentials of each database; the
-        owner's credentials are the RDS-managed master secret."""
-        secrets = {}
+    ) -> dict[tuple[str, str], str]:
+        """The ARNs of the containers for the runtime and usage-reader credentials of each
+        database (read once: each read is a jsii round trip); the owner's credentials are the
+        RDS-managed master secret."""
+        secret_arns = {}
         for db in databases:
             for access in ("app",) if db == CORE else ("app", "usage"):
-                secrets[db, access] = SecretsmanagerSecret(
+                secret_arns[db, access] = SecretsmanagerSecret(
                     self,
                     f"{db.title()}{access.title()}Secret",
                     name=f"{props.naming.base}/db/{db}/{access}",
                     description=f"{access} role credentials of the {db} database",
                     kms_key_id=props.data_kms_key_arn,
                     recovery_window_in_days=7,
-                )
-        return secrets
+                ).arn
+        return secret_arns
 
     def _schedule(self, naming: Naming) -> None:
         rule = CloudwatchEventRule(

@@ -40,47 +40,58 @@ class PlatformStack(TerraformStack):
         configure_backend(self, config, settings)
 
         keys = PlatformKeys(self, "Keys", KeysProps(config=config, naming=naming))
+        # Every attribute read is a round trip to the jsii kernel (about 1 ms): references that
+        # several constructs take are read once, which keeps synth close to its floor (the
+        # provider import; see README, Performance).
+        data_key_arn, logs_key_arn, storage_key_arn = keys.data.arn, keys.logs.arn, keys.storage.arn
         logs = LogBucket(self, "LogBucket", LogBucketProps(config=config, naming=naming))
+        log_bucket_name = logs.name
         documents = DocumentBucket(
             self,
             "DocumentBucket",
             DocumentBucketProps(
                 naming=naming,
-                kms_key_arn=keys.storage.arn,
-                access_log_bucket=logs.name,
+                kms_key_arn=storage_key_arn,
+                access_log_bucket=log_bucket_name,
                 force_destroy=config.name == "dev",
             ),
         )
         alarms = AlarmTopic(
             self,
             "Alarms",
-            AlarmTopicProps(naming=naming, kms_key_arn=keys.data.arn, email=config.alarm_email),
+            AlarmTopicProps(naming=naming, kms_key_arn=data_key_arn, email=config.alarm_email),
         )
 
         network = Network(
             self,
             "Network",
-            NetworkProps(config=config, naming=naming, logs_kms_key_arn=keys.logs.arn),
+            NetworkProps(config=config, naming=naming, logs_kms_key_arn=logs_key_arn),
         )
         app_subnet_ids = [subnet.id for subnet in network.app_subnets]
+        vpc_id = network.vpc_id
+        db_subnet_group_name = network.db_subnet_group.name
         edge = Edge(
             self,
             "Edge",
             EdgeProps(
                 config=config,
                 naming=naming,
-                vpc_id=network.vpc.id,
+                vpc_id=vpc_id,
                 public_subnet_ids=[subnet.id for subnet in network.public_subnets],
-                log_bucket_name=logs.name,
-                logs_kms_key_arn=keys.logs.arn,
+                log_bucket_name=log_bucket_name,
+                logs_kms_key_arn=logs_key_arn,
             ),
         )
-        lambdas = self._lambda_security_group(config, naming, network.vpc.id)
+        lambdas = self._lambda_security_group(config, naming, vpc_id)
         identity = Identity(self, "Identity", IdentityProps(config=config, naming=naming))
         authentication = (
             identity.alb_authentication() if config.cognito.authenticate_alb_rules else None
         )
 
+        alb_security_group_id, lambda_security_group_id = edge.security_group.id, lambdas.id
+        alb_arn_suffix, https_listener_arn = edge.alb.arn_suffix, edge.https_listener.arn
+        alarm_topic_arn, document_bucket_arn = alarms.topic.arn, documents.arn
+        document_bucket_name = documents.name
         self.apps = {
             app: BusinessApp(
                 self,
@@ -89,18 +100,18 @@ class PlatformStack(TerraformStack):
                     config=config,
                     naming=naming,
                     app=app,
-                    vpc_id=network.vpc.id,
+                    vpc_id=vpc_id,
                     app_subnet_ids=app_subnet_ids,
-                    alb_security_group_id=edge.security_group.id,
-                    alb_arn_suffix=edge.alb.arn_suffix,
-                    https_listener_arn=edge.https_listener.arn,
-                    lambda_security_group_id=lambdas.id,
-                    db_subnet_group_name=network.db_subnet_group.name,
-                    kms_key_arn=keys.data.arn,
-                    logs_kms_key_arn=keys.logs.arn,
-                    alarm_topic_arn=alarms.topic.arn,
-                    document_bucket_arn=documents.arn,
-                    storage_kms_key_arn=keys.storage.arn,
+                    alb_security_group_id=alb_security_group_id,
+                    alb_arn_suffix=alb_arn_suffix,
+                    https_listener_arn=https_listener_arn,
+                    lambda_security_group_id=lambda_security_group_id,
+                    db_subnet_group_name=db_subnet_group_name,
+                    kms_key_arn=data_key_arn,
+                    logs_kms_key_arn=logs_key_arn,
+                    alarm_topic_arn=alarm_topic_arn,
+                    document_bucket_arn=document_bucket_arn,
+                    storage_kms_key_arn=storage_key_arn,
                     authentication=authentication,
                 ),
             )
@@ -112,14 +123,14 @@ class PlatformStack(TerraformStack):
             CacheProps(
                 config=config,
                 naming=naming,
-                vpc_id=network.vpc.id,
+                vpc_id=vpc_id,
                 subnet_group_name=network.cache_subnet_group.name,
                 client_security_group_ids={
-                    "lambdas": lambdas.id,
-                    **{app: self.apps[app].security_group.id for app in APP_NAMES},
+                    "lambdas": lambda_security_group_id,
+                    **{app: self.apps[app].security_group_id for app in APP_NAMES},
                 },
-                kms_key_arn=keys.data.arn,
-                logs_kms_key_arn=keys.logs.arn,
+                kms_key_arn=data_key_arn,
+                logs_kms_key_arn=logs_key_arn,
             ),
         )
         core = PlatformCore(
@@ -129,18 +140,18 @@ class PlatformStack(TerraformStack):
                 config=config,
                 naming=naming,
                 packages=packages,
-                vpc_id=network.vpc.id,
+                vpc_id=vpc_id,
                 app_subnet_ids=app_subnet_ids,
-                lambda_security_group_id=lambdas.id,
-                db_subnet_group_name=network.db_subnet_group.name,
-                data_kms_key_arn=keys.data.arn,
-                logs_kms_key_arn=keys.logs.arn,
-                storage_kms_key_arn=keys.storage.arn,
-                alarm_topic_arn=alarms.topic.arn,
+                lambda_security_group_id=lambda_security_group_id,
+                db_subnet_group_name=db_subnet_group_name,
+                data_kms_key_arn=data_key_arn,
+                logs_kms_key_arn=logs_key_arn,
+                storage_kms_key_arn=storage_key_arn,
+                alarm_topic_arn=alarm_topic_arn,
                 app_databases={app: self.apps[app].database.instance for app in APP_NAMES},
-                document_bucket_name=documents.name,
-                document_bucket_arn=documents.arn,
-                log_bucket_name=logs.name,
+                document_bucket_name=document_bucket_name,
+                document_bucket_arn=document_bucket_arn,
+                log_bucket_name=log_bucket_name,
                 log_bucket_arn=logs.arn,
                 web_acl_arn=edge.web_acl.arn,
                 identity=identity,
@@ -152,15 +163,15 @@ class PlatformStack(TerraformStack):
             dashboard_name=naming.name("platform"),
             dashboard_body=Fn.jsonencode(
                 platform_dashboard(
-                    config.region, edge.alb.arn_suffix, list(APP_NAMES), METRICS_NAMESPACE
+                    config.region, alb_arn_suffix, list(APP_NAMES), METRICS_NAMESPACE
                 )
             ),
         )
 
         TerraformOutput(self, "alb_dns_name", value=edge.alb.dns_name)
         TerraformOutput(self, "zone_name_servers", value=edge.zone.name_servers)
-        TerraformOutput(self, "log_bucket", value=logs.name)
-        TerraformOutput(self, "document_bucket", value=documents.name)
+        TerraformOutput(self, "log_bucket", value=log_bucket_name)
+        TerraformOutput(self, "document_bucket", value=document_bucket_name)
         TerraformOutput(self, "control_plane_url", value=core.api.url)
         TerraformOutput(self, "user_pool_id", value=identity.user_pool.id)
 

@@ -76,6 +76,9 @@ class PrivateBucket(Construct):
             tags=props.tags or None,
         )
         bucket_id = self.bucket.id
+        # Read once: each attribute read is a jsii round trip, and callers read these often.
+        self.name: str = self.bucket.bucket
+        self.arn: str = self.bucket.arn
 
         S3BucketOwnershipControls(
             self,
@@ -140,16 +143,8 @@ class PrivateBucket(Construct):
                 target_prefix=props.access_log_prefix,
             )
         S3BucketPolicy(
-            self, "Policy", bucket=bucket_id, policy=Fn.jsonencode(props.policy(self.bucket.arn))
+            self, "Policy", bucket=bucket_id, policy=Fn.jsonencode(props.policy(self.arn))
         )
-
-    @property
-    def name(self) -> str:
-        return self.bucket.bucket
-
-    @property
-    def arn(self) -> str:
-        return self.bucket.arn
 
 
 def _lifecycle_rule(rule: LifecycleRule) -> S3BucketLifecycleConfigurationRule:

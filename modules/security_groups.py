@@ -25,15 +25,16 @@ def group_for_clients(
         description=f"{service} from named clients only",
         vpc_id=vpc_id,
     )
-    for client, group_id in clients.items():
+    group_id = group.id
+    for client, client_group_id in clients.items():
         VpcSecurityGroupIngressRule(
             scope,
             f"From{client.title()}",
-            security_group_id=group.id,
+            security_group_id=group_id,
             description=f"{service} from {client}",
             ip_protocol="tcp",
             from_port=port,
             to_port=port,
-            referenced_security_group_id=group_id,
+            referenced_security_group_id=client_group_id,
         )
     return group
