@@ -16,11 +16,11 @@ from aws_lambda_powertools import Logger
 from lambdas.shared.db import Cursor
 from lambdas.tenant_onboarding import core_writes, documents, identity, registry, repository
 from lambdas.tenant_onboarding.connections import core
-from lambdas.tenant_onboarding.errors import in_progress, unfinished
+from lambdas.tenant_onboarding.errors import in_progress
 from lambdas.tenant_onboarding.lifecycle import Caller, audit_step, find_tenant, publish_step
-from lambdas.tenant_onboarding.repository import LeaseLostError, Tenant
+from lambdas.tenant_onboarding.repository import Tenant
 from lambdas.tenant_onboarding.settings import APPS, Settings
-from lambdas.tenant_onboarding.steps import Step, StepFailedError, StepRunner
+from lambdas.tenant_onboarding.steps import Step, StepRunner
 
 logger = Logger(child=True)
 
@@ -74,16 +74,9 @@ def offboard_tenant(reference: str, caller: Caller) -> Tenant:
     runner = StepRunner(
         claimed.id, owner, "offboarding_steps", frozenset(claimed.offboarding_steps), "offboarding"
     )
-    try:
-        runner.run(_steps(claimed, settings, caller, owner))
-    except StepFailedError as exc:
-        raise unfinished(
-            "offboarding stopped; repeating the request resumes it",
-            str(tenant.id),
-            exc.step,
-            "offboarding",
-        ) from exc
-    except LeaseLostError as exc:
-        raise in_progress() from exc
+    runner.run_for_request(
+        _steps(claimed, settings, caller, owner),
+        "offboarding stopped; repeating the request resumes it",
+    )
     logger.info("tenant offboarded", extra={"slug": tenant.slug})
     return find_tenant(str(tenant.id))

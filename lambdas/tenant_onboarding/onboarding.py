@@ -31,7 +31,6 @@ from lambdas.tenant_onboarding.errors import (
     FieldError,
     conflict,
     in_progress,
-    unfinished,
 )
 from lambdas.tenant_onboarding.lifecycle import (
     Caller,
@@ -41,13 +40,13 @@ from lambdas.tenant_onboarding.lifecycle import (
     plan_catalog,
     publish_step,
 )
-from lambdas.tenant_onboarding.repository import LeaseLostError, Tenant
+from lambdas.tenant_onboarding.repository import Tenant
 from lambdas.tenant_onboarding.settings import (
     LEASE_POLL_SECONDS,
     LEASE_WAIT_SECONDS,
     Settings,
 )
-from lambdas.tenant_onboarding.steps import Step, StepFailedError, StepRunner
+from lambdas.tenant_onboarding.steps import Step, StepRunner
 
 if TYPE_CHECKING:
     from lambdas.tenant_onboarding.models import CreateTenant
@@ -169,17 +168,10 @@ def _provision(tenant: Tenant, settings: Settings, caller: Caller, owner: uuid.U
     runner = StepRunner(
         tenant.id, owner, "provisioning_steps", frozenset(tenant.provisioning_steps), "failed"
     )
-    try:
-        runner.run(_steps(tenant, settings, caller, owner))
-    except StepFailedError as exc:
-        raise unfinished(
-            "onboarding stopped; the tenant is marked failed and repeating the request resumes it",
-            str(tenant.id),
-            exc.step,
-            "failed",
-        ) from exc
-    except LeaseLostError as exc:
-        raise in_progress() from exc
+    runner.run_for_request(
+        _steps(tenant, settings, caller, owner),
+        "onboarding stopped; the tenant is marked failed and repeating the request resumes it",
+    )
     request = tenant.onboarding_request or {}
     logger.info("tenant onboarded", extra={"slug": tenant.slug})
     return Created(created_body(tenant, request["plan"], request["apps"]), replayed=False)

@@ -20,6 +20,7 @@ from aws_lambda_powertools import Logger
 from lambdas.shared.db import Cursor
 from lambdas.tenant_onboarding import aws, repository
 from lambdas.tenant_onboarding.connections import core
+from lambdas.tenant_onboarding.errors import in_progress, unfinished
 from lambdas.tenant_onboarding.repository import LeaseLostError, StepColumn
 
 logger = Logger(child=True)
@@ -83,6 +84,17 @@ class StepRunner:
                 self._record_failure(step.name, reason)
                 raise StepFailedError(step.name, reason) from exc
             self.done = self.done | {step.name}
+
+    def run_for_request(self, steps: Sequence[Step], stopped: str) -> None:
+        """`run`, with its two ways of stopping turned into the API errors a request answers
+        with: a failed step (`stopped`, the step and the status the tenant is left in) or a
+        lease lost to another request (in progress)."""
+        try:
+            self.run(steps)
+        except StepFailedError as exc:
+            raise unfinished(stopped, str(self.tenant_id), exc.step, self.failed_status) from exc
+        except LeaseLostError as exc:
+            raise in_progress() from exc
 
     def run_step(self, step: Step) -> None:
         result = step.outside()
