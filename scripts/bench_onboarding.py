@@ -15,12 +15,10 @@ import statistics
 import sys
 import time
 import uuid
-from typing import Any, cast
-
-from aws_lambda_powertools.utilities.typing import LambdaContext
+from typing import Any
 
 from scripts.demo_functions import api_event, environment
-from scripts.lambda_context import LocalContext
+from scripts.lambda_context import lambda_context
 from scripts.local_platform import session_lease
 
 APPS = ["crm", "hr", "accounting"]
@@ -33,7 +31,7 @@ def _call(method: str, path: str, body: dict[str, Any] | None = None) -> dict[st
     event = api_event(
         method, path, api_id="bench", account="123456789012", region="eu-west-1", body=body
     )
-    context = cast(LambdaContext, LocalContext(function_name="tenant-onboarding"))
+    context = lambda_context("tenant-onboarding")
     reply: dict[str, Any] = handler(event, context)
     return reply
 

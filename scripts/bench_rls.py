@@ -28,7 +28,7 @@ import psycopg2.extensions
 
 from lambdas.shared.db import Connection
 from policies.rls.sql import CURRENT_TENANT, TENANT_SETTING
-from scripts.lambda_context import LocalContext
+from scripts.lambda_context import lambda_context
 from scripts.local_platform import session_lease, superuser_connection
 
 BENCH_DATABASE = "bench"
@@ -167,10 +167,10 @@ def measure_rollout(env: dict[str, str]) -> dict[str, float]:
     from lambdas.rls_rollout.handler import handler
 
     os.environ.update(env)
-    context = LocalContext(function_name="rls-rollout")
-    handler({}, context)  # type: ignore[arg-type]
+    context = lambda_context("rls-rollout")
+    handler({}, context)
     started = time.perf_counter()
-    report = handler({}, context)  # type: ignore[arg-type]
+    report = handler({}, context)
     elapsed = time.perf_counter() - started
     if report["changes"]:
         raise RuntimeError(f"second rollout changed something: {report['changes']}")

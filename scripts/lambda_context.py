@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, cast
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.typing import LambdaContext
 
 
 @dataclass
@@ -23,3 +27,9 @@ class LocalContext:
 
     def get_remaining_time_in_millis(self) -> int:
         return 300_000
+
+
+def lambda_context(function_name: str, memory_limit_in_mb: int = 256) -> LambdaContext:
+    """A `LocalContext` typed as the `LambdaContext` that handlers are annotated with."""
+    context = LocalContext(function_name=function_name, memory_limit_in_mb=memory_limit_in_mb)
+    return cast("LambdaContext", context)

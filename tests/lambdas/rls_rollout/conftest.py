@@ -1,4 +1,4 @@
-"""Fixtures of the rollout tests: a scratch schema in crm, owner connections, a Lambda context.
+"""Fixtures of the rollout tests: a scratch schema in crm and owner connections.
 
 Every test changes only objects of its own scratch schema, so other tests and other sessions
 sharing the server never see a tampered table.
@@ -9,21 +9,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from lambdas.shared.databases import Access
 from lambdas.shared.db import Database
 from tests.isolation.coverage import Scratch, rollout, scratch_schema
-
-
-class FakeLambdaContext(LambdaContext):
-    """What the Lambda runtime passes; the logger reads these fields."""
-
-    def __init__(self) -> None:
-        self._function_name = "rls-rollout"
-        self._memory_limit_in_mb = 256
-        self._invoked_function_arn = "arn:aws:lambda:eu-west-1:111122223333:function:rls-rollout"
-        self._aws_request_id = "00000000-0000-4000-8000-000000000000"
 
 
 @pytest.fixture

@@ -16,8 +16,8 @@ from lambdas.rls_rollout.rollout import (
 )
 from lambdas.shared.databases import Access, dsn_variable
 from lambdas.shared.db import Database
+from scripts.lambda_context import lambda_context
 from tests.isolation.coverage import Scratch, rollout, uncovered_tables
-from tests.lambdas.rls_rollout.conftest import FakeLambdaContext
 
 LOOSEN = "ALTER POLICY tenant_isolation ON {table} USING (true)"
 # Nothing listens on port 9 (discard) of the loopback interface.
@@ -61,7 +61,7 @@ def test_handler_fails_clearly_when_a_database_is_unreachable(
     monkeypatch.setenv(dsn_variable("hr", Access.OWNER), UNREACHABLE_DSN)
 
     with pytest.raises(DatabaseUnreachableError, match="hr"):
-        handler({"databases": ["crm", "hr"]}, FakeLambdaContext())
+        handler({"databases": ["crm", "hr"]}, lambda_context("rls-rollout"))
 
     assert _uncovered(lambda_env, scratch) == [scratch.table]
 

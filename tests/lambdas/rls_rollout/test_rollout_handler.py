@@ -10,7 +10,7 @@ import pytest
 
 from lambdas.rls_rollout.event import InvalidEventError, parse_event
 from lambdas.rls_rollout.handler import handler
-from tests.lambdas.rls_rollout.conftest import FakeLambdaContext
+from scripts.lambda_context import lambda_context
 
 EVENTS = Path(__file__).parent / "events"
 
@@ -20,7 +20,7 @@ def event(name: str) -> Any:
 
 
 def test_handler_dry_run_returns_the_contract(lambda_env: dict[str, str]) -> None:
-    result = handler(event("dry_run_crm"), FakeLambdaContext())
+    result = handler(event("dry_run_crm"), lambda_context("rls-rollout"))
 
     assert set(result) == {"tables_checked", "changes", "drift"}
     assert result["tables_checked"] >= 10
@@ -60,4 +60,4 @@ def test_handler_rejects_an_invalid_event_before_connecting(
     monkeypatch.delenv("CRM_DB_DSN", raising=False)
 
     with pytest.raises(InvalidEventError, match="billing"):
-        handler(event("unknown_database"), FakeLambdaContext())
+        handler(event("unknown_database"), lambda_context("rls-rollout"))

@@ -18,20 +18,9 @@ from typing import Any
 from lambdas.shared.databases import APP_DATABASES, CORE, Access
 from lambdas.shared.db import Database
 from lambdas.tenant_onboarding import handler
+from scripts.lambda_context import lambda_context
 
 EVENTS = Path(__file__).resolve().parent / "events"
-
-
-@dataclass
-class Context:
-    """The attributes of a Lambda context that powertools reads."""
-
-    function_name: str = "platform-dev-tenant-onboarding"
-    memory_limit_in_mb: int = 256
-    invoked_function_arn: str = (
-        "arn:aws:lambda:eu-west-1:111122223333:function:platform-dev-tenant-onboarding"
-    )
-    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
 
 
 @dataclass(frozen=True)
@@ -86,7 +75,7 @@ def build_event(
 
 
 def invoke(event: dict[str, Any]) -> Reply:
-    response = handler.handler(event, Context())  # type: ignore[arg-type]
+    response = handler.handler(event, lambda_context("platform-dev-tenant-onboarding"))
     body = json.loads(response["body"]) if response.get("body") else {}
     headers = {key.lower(): value for key, value in (response.get("headers") or {}).items()}
     for key, values in (response.get("multiValueHeaders") or {}).items():

@@ -20,18 +20,6 @@ from lambdas.shared.db import Database
 
 
 @dataclass
-class Context:
-    """The attributes of a Lambda context that powertools reads."""
-
-    function_name: str = "platform-dev-usage-aggregation"
-    memory_limit_in_mb: int = 512
-    invoked_function_arn: str = (
-        "arn:aws:lambda:eu-west-1:111122223333:function:platform-dev-usage-aggregation"
-    )
-    aws_request_id: str = "5f2d3c1e-0000-4000-8000-000000000001"
-
-
-@dataclass
 class TenantFactory:
     """Creates tenants with unique slugs and removes them (and their rows) at the end."""
 

@@ -24,8 +24,9 @@ from moto import mock_aws
 
 from lambdas.usage_aggregation import handler
 from lambdas.usage_aggregation.window import InvalidEventError
+from scripts.lambda_context import lambda_context
 
-from .platform_support import Context, TenantFactory, core_query
+from .platform_support import TenantFactory, core_query
 from .support import ACCOUNT, DOMAIN, REGION, alb_line, event, gz, sample_figures, sample_lines
 
 if TYPE_CHECKING:
@@ -108,7 +109,10 @@ def put_log(aws: Aws, end: datetime, lines: list[str], random_part: str = "2x3y4
 
 
 def invoke(payload: dict[str, Any]) -> dict[str, Any]:
-    response: dict[str, Any] = handler.handler(payload, Context())
+    response: dict[str, Any] = handler.handler(
+        payload,
+        lambda_context("platform-dev-usage-aggregation", memory_limit_in_mb=512),
+    )
     return response
 
 
