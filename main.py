@@ -12,12 +12,12 @@ from environments.settings import PlatformSettings, load_settings
 
 def build_app(settings: PlatformSettings | None = None, outdir: str | None = None) -> App:
     """Build every environment's stack; tests call this and synthesize once."""
-    configs = load_all()  # a bad config fails here, before the provider bindings load
+    configs = load_all()  # a bad config or setting fails here, before the bindings load
+    settings = settings or load_settings()
     # Imported here so that `environments` stays importable without the provider bindings.
     from modules.platform_stack import PlatformStack
     from scripts.package_lambdas import build_packages
 
-    settings = settings or load_settings()
     packages = build_packages()
     app = App(outdir=outdir or str(settings.out_dir))
     for config in configs:

@@ -33,7 +33,8 @@ def merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
 def _describe(error: Any) -> str:
     location = ".".join(str(part) for part in error["loc"]) or "(environment)"
     message = str(error["msg"]).removeprefix("Value error, ")
-    if error["type"] in {"missing", "extra_forbidden"}:
+    # A whole table as the value (a check across fields) would bury the message: name it only.
+    if error["type"] in {"missing", "extra_forbidden"} or isinstance(error["input"], dict):
         return f"{location}: {message}"
     return f"{location} = {error['input']!r}: {message}"
 
@@ -52,8 +53,14 @@ def read_document(name: str, config_dir: Path = CONFIG_DIR) -> dict[str, Any]:
     if not path.is_file():
         known = sorted(p.stem for p in config_dir.glob("*.toml") if p.stem != "base")
         raise ConfigError(f"environment {name!r} has no {path.name}; known: {', '.join(known)}")
-    base = tomllib.loads((config_dir / "base.toml").read_text())
-    return merge(base, tomllib.loads(path.read_text()))
+    return merge(_read_toml(config_dir / "base.toml"), _read_toml(path))
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        return tomllib.loads(path.read_text())
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path} is not valid TOML: {exc}") from exc
 
 
 @cache

@@ -14,8 +14,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import model_validator
+from pydantic import ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from environments.loader import ConfigError
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 # A TCP port nothing listens on: an accidental API call fails at once, on this machine.
@@ -80,4 +82,14 @@ def find_provider_mirror(explicit: Path | None = None) -> Path:
 
 
 def load_settings() -> PlatformSettings:
-    return PlatformSettings()
+    """The settings from the environment; a bad `PLATFORM_*` value raises ConfigError naming
+    the variable, its value and what is allowed."""
+    try:
+        return PlatformSettings()
+    except ValidationError as exc:
+        problems = "\n  ".join(
+            f"PLATFORM_{'_'.join(str(part) for part in error['loc']).upper() or 'SETTINGS'}"
+            f" = {error['input']!r}: {str(error['msg']).removeprefix('Value error, ')}"
+            for error in exc.errors()
+        )
+        raise ConfigError(f"invalid settings:\n  {problems}") from exc

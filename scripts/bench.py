@@ -244,6 +244,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--only", action="append", choices=sorted(BENCHMARKS))
     args = parser.parse_args(argv)
+    # The handlers run in-process; their INFO lines (one per rollout, onboarding and step)
+    # would bury the table. Warnings and errors still show.
+    os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
     figures: dict[str, float] = {}
     for name in args.only or list(BENCHMARKS):
         print(f"bench: {name} ...", flush=True)

@@ -212,10 +212,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--no-synth", action="store_true", help="use cdktf.out as it is")
     args = parser.parse_args(argv)
-    settings = load_settings()
     environments = args.env or list(ENVIRONMENT_NAMES)
 
     try:
+        settings = load_settings()
         # Before the (slow) synth: a missing mirror or a bad config fails at once.
         cli_config = write_cli_config(settings)
         if args.command == "cli-config":

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from environments import ENVIRONMENT_NAMES, ConfigError, load_environment, parse_environment
 from environments.loader import read_document
+from environments.settings import load_settings
 
 
 def with_change(path: str, value: Any, env: str = "dev") -> dict[str, Any]:
@@ -144,3 +146,39 @@ def test_config_prod_protects_data_and_dev_does_not() -> None:
     assert prod.database.deletion_protection and prod.database.multi_az
     assert prod.nat_gateways == "per_az" and len(prod.availability_zones) == 3
     assert not dev.database.deletion_protection and dev.nat_gateways == "single"
+
+
+def test_config_toml_syntax_error_names_the_file(tmp_path: Path) -> None:
+    (tmp_path / "base.toml").write_text('region = "eu-west-1"\n')
+    (tmp_path / "dev.toml").write_text("vpc_cidr = 10.20.0.0/16\n")
+
+    with pytest.raises(ConfigError, match=r"dev\.toml is not valid TOML: .*line 1"):
+        read_document("dev", tmp_path)
+
+
+def test_config_cross_field_error_names_the_problem_without_dumping_the_table() -> None:
+    with pytest.raises(ConfigError) as raised:
+        parse_environment("dev", with_change("public_subnet_cidrs", ["10.99.0.0/24"] * 2))
+
+    message = str(raised.value)
+    assert "is not inside vpc_cidr" in message
+    assert "'region': " not in message  # the merged environment is not printed back
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "allowed"),
+    [
+        ("PLATFORM_TARGET", "nonsense", "'offline', 'emulator' or 'aws'"),
+        ("PLATFORM_BACKEND", "gcs", "'local' or 's3'"),
+    ],
+)
+def test_settings_invalid_variable_is_named_with_value_and_allowed(
+    monkeypatch: pytest.MonkeyPatch, variable: str, value: str, allowed: str
+) -> None:
+    monkeypatch.setenv(variable, value)
+
+    with pytest.raises(ConfigError) as raised:
+        load_settings()
+
+    assert f"{variable} = {value!r}: " in str(raised.value)
+    assert allowed in str(raised.value)
