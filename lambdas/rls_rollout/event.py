@@ -52,6 +52,8 @@ def _describe(error: SchemaValidationError) -> str:
         given = error.value if isinstance(error.value, dict) else {}
         unknown = sorted(set(given) - set(FIELDS))
         return f"unknown field(s) {', '.join(map(repr, unknown))}; allowed: {', '.join(FIELDS)}"
+    if error.rule == "minItems":
+        problem = "must name at least one database"
     return f"{field} = {error.value!r}: {problem}"
 
 

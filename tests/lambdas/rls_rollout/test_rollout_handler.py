@@ -38,7 +38,7 @@ def test_empty_event_means_every_database_for_real() -> None:
     [
         pytest.param("unknown_database", "databases", "'billing'", id="unknown-database"),
         pytest.param("dry_run_not_bool", "dry_run", "must be boolean", id="dry-run-not-bool"),
-        pytest.param("no_databases", "databases", "at least 1", id="empty-database-list"),
+        pytest.param("no_databases", "databases", "at least one", id="empty-database-list"),
         pytest.param("databases_not_list", "databases", "must be array", id="databases-not-a-list"),
         pytest.param("misspelled_field", "'database'", "unknown field", id="unknown-field"),
     ],
