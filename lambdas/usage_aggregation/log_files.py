@@ -13,7 +13,6 @@ one dedupe group in which a repeated entry counts once.
 from __future__ import annotations
 
 import re
-import zlib
 from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -22,7 +21,7 @@ from typing import TYPE_CHECKING
 
 from aws_lambda_powertools import Logger
 
-from lambdas.usage_aggregation.alb_logs import AlbUsage
+from lambdas.usage_aggregation.alb_logs import GZIP_ERRORS, AlbUsage
 from lambdas.usage_aggregation.settings import Settings
 from lambdas.usage_aggregation.window import day_window
 
@@ -132,7 +131,7 @@ def _read_one(s3: S3Client, bucket: str, item: LogFile, usage: AlbUsage, *, dedu
     body = s3.get_object(Bucket=bucket, Key=item.key)["Body"]
     try:
         usage.add_stream(body, item.key, gzipped=item.key.endswith(".gz"), dedupe=dedupe)
-    except (EOFError, zlib.error) as error:
+    except GZIP_ERRORS as error:
         usage.summary.unreadable_files += 1
         logger.error(
             "log object is not valid gzip; entries read before the damage are counted",
