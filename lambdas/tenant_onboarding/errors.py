@@ -35,10 +35,13 @@ class ApiError(Exception):
         return f"{self.status.value} {self.message}"
 
     def body(self) -> dict[str, Any]:
-        body: dict[str, Any] = {"message": self.message, **self.extra}
-        if self.errors:
-            body["errors"] = [error.as_dict() for error in self.errors]
-        return body
+        """The shape of every error the API answers: `message` and `errors`, the field errors
+        (empty when no single field is at fault), plus any extra keys."""
+        return {
+            "message": self.message,
+            **self.extra,
+            "errors": [error.as_dict() for error in self.errors],
+        }
 
 
 def bad_request(message: str, errors: Sequence[FieldError] = ()) -> ApiError:
@@ -51,6 +54,21 @@ def invalid_field(name: str, message: str) -> ApiError:
 
 def not_found(message: str = "tenant not found") -> ApiError:
     return ApiError(HTTPStatus.NOT_FOUND, message)
+
+
+def method_not_allowed(allowed: Sequence[str]) -> ApiError:
+    return ApiError(
+        HTTPStatus.METHOD_NOT_ALLOWED,
+        f"method not allowed; use {', '.join(allowed)}",
+        headers={"Allow": ", ".join(allowed)},
+    )
+
+
+def internal_error() -> ApiError:
+    """What a client learns of an unexpected error: that it happened, and nothing else."""
+    return ApiError(
+        HTTPStatus.INTERNAL_SERVER_ERROR, "internal error; repeating the request is safe"
+    )
 
 
 def conflict(message: str, errors: Sequence[FieldError] = ()) -> ApiError:

@@ -6,8 +6,9 @@
     PATCH  /tenants/{tenant}   change the plan or the apps                   200
     DELETE /tenants/{tenant}   offboard (repeatable)                         200
 
-Errors are `{"message", "errors"?: [{"field", "message"}]}`; an unexpected error is a 500 with
-a fixed message, its details only in the logs.
+Every error, whatever its status, is `{"message", "errors": [{"field", "message"}]}` (`errors`
+empty when no single field is at fault) built by ApiError.body() in the exception handlers
+below; an unexpected error is a 500 with a fixed message, its details only in the logs.
 
 Limitation: the powertools resolver keeps the current event in a class attribute, so one
 process resolves one event at a time, which is how Lambda invokes a function. Workaround for
@@ -27,7 +28,12 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from lambdas.tenant_onboarding import changes, listing, offboarding, onboarding, views
-from lambdas.tenant_onboarding.errors import ApiError
+from lambdas.tenant_onboarding.errors import (
+    ApiError,
+    internal_error,
+    method_not_allowed,
+    not_found,
+)
 from lambdas.tenant_onboarding.lifecycle import Caller, find_tenant
 from lambdas.tenant_onboarding.request_parsing import (
     IDEMPOTENCY_HEADER,
@@ -115,27 +121,19 @@ def offboard_tenant(tenant: str) -> Response[str]:
     return _json(HTTPStatus.OK, views.detail(offboarding.offboard_tenant(tenant, _caller())))
 
 
-def _not_allowed(allowed: tuple[str, ...]) -> Response[str]:
-    return _json(
-        HTTPStatus.METHOD_NOT_ALLOWED,
-        {"message": f"method not allowed; use {', '.join(allowed)}"},
-        {"Allow": ", ".join(allowed)},
-    )
-
-
 @app.route("/tenants", method=[m for m in ALL_METHODS if m not in COLLECTION_METHODS])
 def collection_method_not_allowed() -> Response[str]:
-    return _not_allowed(COLLECTION_METHODS)
+    raise method_not_allowed(COLLECTION_METHODS)
 
 
 @app.route("/tenants/<tenant>", method=[m for m in ALL_METHODS if m not in ITEM_METHODS])
 def item_method_not_allowed(tenant: str) -> Response[str]:
-    return _not_allowed(ITEM_METHODS)
+    raise method_not_allowed(ITEM_METHODS)
 
 
 @app.not_found
 def no_route(_: Exception) -> Response[str]:
-    return _json(HTTPStatus.NOT_FOUND, {"message": "no such resource"})
+    return refused(not_found("no such resource"))
 
 
 def refused(error: ApiError) -> Response[str]:
@@ -145,10 +143,8 @@ def refused(error: ApiError) -> Response[str]:
 
 def unexpected(_: Exception) -> Response[str]:
     logger.exception("request failed")
-    return _json(
-        HTTPStatus.INTERNAL_SERVER_ERROR,
-        {"message": "internal error; repeating the request is safe"},
-    )
+    error = internal_error()
+    return _json(error.status, error.body())
 
 
 app.exception_handler(ApiError)(refused)

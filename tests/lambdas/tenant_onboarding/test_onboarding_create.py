@@ -140,7 +140,10 @@ def test_create_same_key_with_another_body_is_422(
     reply = call("create_tenant.json", body={**request, "name": "Other"}, headers=headers)
 
     assert reply.status == 422
-    assert reply.body == {"message": "this Idempotency-Key was used with a different request body"}
+    assert reply.body == {
+        "message": "this Idempotency-Key was used with a different request body",
+        "errors": [],
+    }
     assert databases.tenants_with_slug(request["slug"]) == 1
 
 
@@ -267,4 +270,4 @@ def test_create_unexpected_error_is_500_without_detail(
     reply = create(new_request("boom"))
 
     assert reply.status == 500
-    assert reply.body == {"message": "internal error; repeating the request is safe"}
+    assert reply.body == {"message": "internal error; repeating the request is safe", "errors": []}

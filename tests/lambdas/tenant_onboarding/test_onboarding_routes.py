@@ -72,7 +72,7 @@ def test_get_unknown_tenant_is_404(cloud: Cloud, reference: str) -> None:
     reply = call("get_tenant.json", tenant=reference)
 
     assert reply.status == 404
-    assert reply.body == {"message": "tenant not found"}
+    assert reply.body == {"message": "tenant not found", "errors": []}
 
 
 def test_list_walks_every_tenant_once_with_the_cursor(cloud: Cloud, created: list[str]) -> None:
@@ -223,9 +223,15 @@ def test_offboarded_tenant_cannot_change_or_be_created_again(
     recreate = call("create_tenant.json", body=request, headers={"Idempotency-Key": None})
 
     assert update.status == 409
-    assert update.body == {"message": "the tenant is offboarded; only an active tenant can change"}
+    assert update.body == {
+        "message": "the tenant is offboarded; only an active tenant can change",
+        "errors": [],
+    }
     assert recreate.status == 409
-    assert recreate.body == {"message": "the tenant made by this request has been offboarded"}
+    assert recreate.body == {
+        "message": "the tenant made by this request has been offboarded",
+        "errors": [],
+    }
 
 
 def test_offboard_unknown_tenant_is_404(cloud: Cloud) -> None:
@@ -249,7 +255,7 @@ def test_wrong_method_is_405_with_allow(
 
     assert reply.status == 405
     assert reply.headers["allow"] == allowed
-    assert reply.body == {"message": f"method not allowed; use {allowed}"}
+    assert reply.body == {"message": f"method not allowed; use {allowed}", "errors": []}
 
 
 def test_unknown_route_is_404(cloud: Cloud) -> None:
@@ -262,4 +268,4 @@ def test_unknown_route_is_404(cloud: Cloud) -> None:
     reply = invoke(event)
 
     assert reply.status == 404
-    assert reply.body == {"message": "no such resource"}
+    assert reply.body == {"message": "no such resource", "errors": []}

@@ -168,6 +168,7 @@ def test_create_malformed_body_is_400(cloud: Cloud, raw: str, message: str) -> N
 
     assert reply.status in (400, 413)
     assert message in reply.body["message"]
+    assert isinstance(reply.body["errors"], list)
     assert "Traceback" not in json.dumps(reply.body)
 
 
@@ -214,7 +215,7 @@ def test_create_body_over_64_kib_is_413(cloud: Cloud, extra_bytes: int, status: 
     reply = call("create_tenant.json", body=padded)
 
     assert reply.status == status
-    assert reply.body == {"message": "the body is larger than 65536 bytes"}
+    assert reply.body == {"message": "the body is larger than 65536 bytes", "errors": []}
 
 
 def test_create_body_of_exactly_64_kib_is_read(cloud: Cloud) -> None:
