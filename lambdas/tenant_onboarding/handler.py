@@ -48,7 +48,12 @@ app = APIGatewayRestResolver()
 
 COLLECTION_METHODS = ("GET", "POST")
 ITEM_METHODS = ("GET", "PATCH", "DELETE")
-ALL_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
+# Every method HTTP defines (RFC 9110 and PATCH): the ones a path does not route get a 405
+# with `Allow` from the routes below. Powertools matches the method before the path and has no
+# 405 of its own, so a method outside this list (WebDAV's PROPFIND, say) stays a 404. API
+# Gateway's methods are GET, HEAD, POST, PUT, DELETE, OPTIONS and PATCH (what ANY stands for):
+# TRACE, CONNECT and the rest reach the function only when it is invoked directly.
+ALL_METHODS = ("GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH")
 
 
 def _json(

@@ -246,6 +246,9 @@ def test_offboard_unknown_tenant_is_404(cloud: Cloud) -> None:
         pytest.param("put_tenants.json", "PATCH", None, "GET, POST", id="PATCH-collection"),
         pytest.param("get_tenant.json", "POST", "acme", "GET, PATCH, DELETE", id="POST-item"),
         pytest.param("get_tenant.json", "PUT", "acme", "GET, PATCH, DELETE", id="PUT-item"),
+        pytest.param("put_tenants.json", "TRACE", None, "GET, POST", id="TRACE-collection"),
+        pytest.param("get_tenant.json", "TRACE", "acme", "GET, PATCH, DELETE", id="TRACE-item"),
+        pytest.param("get_tenant.json", "CONNECT", "acme", "GET, PATCH, DELETE", id="CONNECT-item"),
     ],
 )
 def test_wrong_method_is_405_with_allow(
