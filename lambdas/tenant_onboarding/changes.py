@@ -1,5 +1,9 @@
 """PATCH /tenants/{tenant}: change the plan or the apps of an active tenant.
 
+A new plan without `apps` keeps every app the tenant has and grants the plan's others; if
+the plan lacks one the tenant has, the answer is a 400 naming `plan` and nothing changes, so a
+downgrade that revokes apps has to name the apps to keep.
+
 The wanted state (plan, subscription, entitlements, audit entry, outbox event) is committed
 in one transaction; the apps granted but not yet provisioned are then provisioned one by one,
 the manifest rewritten and the outbox published. A change that stopped part way leaves
@@ -10,7 +14,6 @@ them. A revoked app keeps its data in its database; granting it again reuses it.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from aws_lambda_powertools import Logger
@@ -100,10 +103,15 @@ def update_tenant(reference: str, change: UpdateTenant, caller: Caller) -> Tenan
         raise conflict(f"the tenant is {tenant.status}; only an active tenant can change")
     catalog = plan_catalog()
     plan = change.plan or tenant.plan
-    wanted: Sequence[str] | None = change.apps
-    if wanted is None and plan == tenant.plan:
-        wanted = list(tenant.apps)
-    apps = check_plan_and_apps(catalog, plan, wanted)
+    if change.apps is not None:
+        apps = check_plan_and_apps(catalog, plan, change.apps)
+    else:
+        # The plan alone never revokes an app: the tenant's must all be in the new plan (a 400
+        # naming `plan` otherwise, as POST answers for the same plan and apps), which then
+        # grants its other apps too.
+        apps = check_plan_and_apps(catalog, plan, tenant.apps, kept=True)
+        if plan != tenant.plan:
+            apps = check_plan_and_apps(catalog, plan, None)
     owner = uuid.uuid4()
     with core().as_control_plane() as cur:
         claimed = repository.claim(cur, tenant.id, owner, ("active",), "active")

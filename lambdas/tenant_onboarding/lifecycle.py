@@ -78,14 +78,23 @@ def plan_catalog() -> dict[str, Plan]:
 
 
 def check_plan_and_apps(
-    catalog: Mapping[str, Plan], plan: str, apps: Sequence[str] | None
+    catalog: Mapping[str, Plan], plan: str, apps: Sequence[str] | None, *, kept: bool = False
 ) -> list[str]:
-    """The apps the tenant gets: `apps`, or the plan's when None; 400 if not allowed."""
+    """The apps the tenant gets: `apps`, or the plan's when None; 400 if not allowed.
+
+    `kept` says `apps` are the ones the tenant has, not ones the request chose (a PATCH of the
+    plan alone): the 400 then names `plan`, the field the request did send."""
     if plan not in catalog:
         raise invalid_field("plan", f"unknown plan '{plan}'; choose one of: {', '.join(catalog)}")
     allowed = catalog[plan].apps
     chosen = list(allowed) if apps is None else list(apps)
     outside = [app for app in chosen if app not in allowed]
+    if outside and kept:
+        raise invalid_field(
+            "plan",
+            f"plan '{plan}' does not include {', '.join(outside)}, which the tenant has; it "
+            f"includes {', '.join(allowed)} (to revoke the others, send 'apps' as well)",
+        )
     if outside:
         raise invalid_field(
             "apps",

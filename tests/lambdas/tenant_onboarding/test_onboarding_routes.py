@@ -157,6 +157,61 @@ def test_update_plan_switches_the_subscription_and_defaults_apps_to_the_plan(
     assert len(cloud.events(tenant["tenant_id"])) == 2
 
 
+def test_update_plan_alone_that_lacks_an_app_of_the_tenant_is_400_and_changes_nothing(
+    cloud: Cloud, databases: Databases, created: list[str]
+) -> None:
+    tenant = onboard(created, "downgrade", apps=["crm", "accounting"])
+    tenant_id = tenant["tenant_id"]
+    same = new_request("downgrade", plan="starter", apps=["crm", "accounting"])
+    created.append(same["slug"])
+
+    reply = call("update_tenant.json", tenant=tenant["slug"], body={"plan": "starter"})
+    posted = call("create_tenant.json", body=same, headers={"Idempotency-Key": None})
+
+    assert reply.status == 400
+    assert reply.body == {
+        "message": "the request is invalid",
+        "errors": [
+            {
+                "field": "plan",
+                "message": "plan 'starter' does not include accounting, which the tenant has; "
+                "it includes crm, hr (to revoke the others, send 'apps' as well)",
+            }
+        ],
+    }
+    assert posted.status == 400
+    assert posted.field_errors() == {
+        "apps": "plan 'starter' does not include accounting; it includes crm, hr"
+    }
+    shown = call("get_tenant.json", tenant=tenant_id).body
+    assert (shown["plan"], shown["apps"]) == ("growth", ["crm", "accounting"])
+    counts = databases.core_counts(tenant_id)
+    assert (counts["subscriptions"], counts["granted_apps"]) == (1, 2)
+    assert [e["detail-type"] for e in cloud.events(tenant_id)] == ["TenantOnboarded"]
+    assert len(cloud.versions(f"tenants/{tenant_id}/")) == 1
+
+    chosen = call("update_tenant.json", tenant=tenant_id, body={"plan": "starter", "apps": ["crm"]})
+
+    assert chosen.status == 200
+    assert (chosen.body["plan"], chosen.body["apps"]) == ("starter", ["crm"])
+
+
+def test_update_plan_with_apps_it_lacks_is_400_naming_apps(
+    cloud: Cloud, databases: Databases, created: list[str]
+) -> None:
+    tenant = onboard(created, "mixed")
+
+    reply = call(
+        "update_tenant.json", tenant=tenant["slug"], body={"plan": "starter", "apps": ["inventory"]}
+    )
+
+    assert reply.status == 400
+    assert reply.field_errors() == {
+        "apps": "plan 'starter' does not include inventory; it includes crm, hr"
+    }
+    assert databases.core_counts(tenant["tenant_id"])["subscriptions"] == 1
+
+
 def test_update_unknown_tenant_is_404(cloud: Cloud) -> None:
     reply = call("update_tenant.json", tenant=str(uuid.uuid4()), body={"plan": "starter"})
 
