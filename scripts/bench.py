@@ -228,6 +228,23 @@ BENCHMARKS: dict[str, Callable[[], dict[str, float]]] = {
 }
 
 
+def _machine() -> str:
+    """What the figures came from: CPU model, cores, memory, Python."""
+    model = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        platform.machine(),
+    )
+    memory_gib = os.sysconf("SC_PHYS_PAGES") * PAGE_SIZE / 2**30
+    return (
+        f"{model} ({platform.machine()}), {os.cpu_count()} cores, {memory_gib:.0f} GiB, "
+        f"Python {platform.python_version()}"
+    )
+
+
 def print_table(figures: dict[str, float]) -> None:
     print(f"{'figure':<36} {'value':>14} {'target':>12}  met")
     for key, value in figures.items():
@@ -266,8 +283,7 @@ def main(argv: list[str] | None = None) -> int:
             {
                 **previous,
                 **figures,
-                "machine": f"{platform.machine()}, {os.cpu_count()} cores, "
-                f"Python {platform.python_version()}",
+                "machine": _machine(),
                 "measured_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
             },
             indent=2,
