@@ -156,8 +156,40 @@ app.exception_handler(ApiError)(refused)
 app.exception_handler(Exception)(unexpected)
 
 
+class NotAnApiGatewayEventError(ValueError):
+    """The function was invoked with something other than an API Gateway REST proxy event."""
+
+
+def _check_proxy_event(event: object) -> None:
+    if (
+        isinstance(event, dict)
+        and isinstance(event.get("httpMethod"), str)
+        and isinstance(event.get("path"), str)
+    ):
+        return
+    if isinstance(event, dict):
+        got = f"an event with keys: {', '.join(sorted(map(str, event))[:20]) or '(none)'}"
+    else:
+        got = f"a {type(event).__name__}"
+    reason = f"tenant_onboarding expects an API Gateway REST proxy event; got {got}"
+    logger.error("not an API Gateway REST proxy event", extra={"reason": reason})
+    raise NotAnApiGatewayEventError(reason)
+
+
 @logger.inject_lambda_context(
     correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True
 )
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    """Answer one API Gateway REST proxy event (`httpMethod` and `path` at least).
+
+    Anything else (a test invocation with `{}`, an HTTP API v2 or SQS event) raises
+    NotAnApiGatewayEventError after an error log naming the event's top-level keys, never its
+    values. It raises rather than answering a 400: only API Gateway may invoke the function
+    (its resource policy names apigateway.amazonaws.com), so another event is a wiring or
+    operator mistake, not a client's bad request. A raised error counts in the function's
+    Errors metric, sends an asynchronous invocation to the dead-letter queue and shows the
+    caller `FunctionError`, whereas a 400-shaped dict would look like a successful invocation
+    to a caller that does not read `statusCode`.
+    """
+    _check_proxy_event(event)
     return app.resolve(event, context)

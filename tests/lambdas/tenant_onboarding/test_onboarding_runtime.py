@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from lambdas.tenant_onboarding import aws, connections, handler
+from scripts.lambda_context import lambda_context
 from tests.lambdas.tenant_onboarding.conftest import Cloud
 from tests.lambdas.tenant_onboarding.support import build_event, call, create, invoke, new_request
 
@@ -121,3 +122,32 @@ def test_logs_carry_the_tenant_and_correlation_ids_and_constant_messages(
     assert [line["correlation_id"] for line in refused] == [missing["requestContext"]["requestId"]]
     assert "tenant_id" not in refused[0]
     assert refused[0]["status"] == 404
+
+
+@pytest.mark.parametrize(
+    ("event", "got"),
+    [
+        pytest.param({}, "an event with keys: (none)", id="empty"),
+        pytest.param({"path": "/tenants"}, "an event with keys: path", id="no-httpMethod"),
+        pytest.param({"httpMethod": "GET"}, "an event with keys: httpMethod", id="no-path"),
+        pytest.param(
+            {"version": "2.0", "rawPath": "/tenants", "requestContext": {"http": {}}},
+            "an event with keys: rawPath, requestContext, version",
+            id="http-api-v2",
+        ),
+        pytest.param({"Records": [{"body": "x"}]}, "an event with keys: Records", id="sqs"),
+        pytest.param(["GET", "/tenants"], "a list", id="list"),
+    ],
+)
+def test_an_event_that_is_not_a_rest_proxy_event_raises_a_clear_error_and_logs_it(
+    event: Any, got: str, logs: Callable[[], list[dict[str, Any]]]
+) -> None:
+    expected = f"tenant_onboarding expects an API Gateway REST proxy event; got {got}"
+
+    with pytest.raises(handler.NotAnApiGatewayEventError) as raised:
+        handler.handler(event, lambda_context("platform-dev-tenant-onboarding"))
+
+    assert str(raised.value) == expected
+    assert [(line["level"], line["message"], line["reason"]) for line in logs()] == [
+        ("ERROR", "not an API Gateway REST proxy event", expected)
+    ]
