@@ -66,6 +66,11 @@ def body_bytes(raw: str | None, is_base64: bool) -> bytes:
             data = base64.b64decode(raw, validate=True)
         except (binascii.Error, ValueError) as exc:
             raise bad_request("the body is not valid base64") from exc
+        # b64decode lets a stray '=' after a full group and non-zero padding bits through, and
+        # their bytes would then be reported as bad JSON. API Gateway sends the canonical
+        # encoding (RFC 4648), so a body that is not it is not valid base64.
+        if base64.b64encode(data) != raw.encode("ascii"):
+            raise bad_request("the body is not valid base64")
     else:
         data = raw.encode("utf-8", errors="surrogatepass")
     if len(data) > MAX_BODY_BYTES:

@@ -239,6 +239,30 @@ def test_create_base64_body_is_decoded_and_checked(cloud: Cloud) -> None:
 
 
 @pytest.mark.parametrize(
+    "raw",
+    [
+        pytest.param('{"name": "Acme"}', id="plain-json"),
+        pytest.param("e30", id="missing-padding"),
+        pytest.param("e30=\n", id="trailing-newline"),
+        pytest.param("e3-_", id="url-safe-alphabet"),
+        pytest.param("Qt21=", id="padding-after-a-full-group"),
+        pytest.param("NI==", id="non-zero-padding-bits"),
+        pytest.param("m2iTi4cv=", id="padding-after-two-groups"),
+    ],
+)
+def test_create_base64_flagged_body_that_is_not_base64_is_400_saying_so(
+    cloud: Cloud, raw: str
+) -> None:
+    event = build_event("create_tenant.json", body=raw)
+    event["isBase64Encoded"] = True
+
+    reply = invoke(event)
+
+    assert reply.status == 400
+    assert reply.body == {"message": "the body is not valid base64", "errors": []}
+
+
+@pytest.mark.parametrize(
     "key",
     [
         pytest.param("", id="empty"),
