@@ -36,6 +36,7 @@ from lambdas.tenant_onboarding.errors import (
 )
 from lambdas.tenant_onboarding.lifecycle import Caller, find_tenant
 from lambdas.tenant_onboarding.request_parsing import (
+    CONTENT_TYPE_HEADER,
     IDEMPOTENCY_HEADER,
     idempotency_key,
     page_limit,
@@ -89,7 +90,12 @@ def create_tenant() -> Response[str]:
 
     event = app.current_event
     key = idempotency_key(event.headers.get(IDEMPOTENCY_HEADER))
-    request = parse_model(CreateTenant, event.body, bool(event.is_base64_encoded))
+    request = parse_model(
+        CreateTenant,
+        event.body,
+        bool(event.is_base64_encoded),
+        event.headers.get(CONTENT_TYPE_HEADER),
+    )
     logger.append_keys(slug=request.slug)
     created = onboarding.create_tenant(request, key, _caller())
     headers = {"Location": f"/tenants/{created.body['tenant_id']}"}
@@ -117,7 +123,12 @@ def update_tenant(tenant: str) -> Response[str]:
     from lambdas.tenant_onboarding.models import UpdateTenant
 
     event = app.current_event
-    change = parse_model(UpdateTenant, event.body, bool(event.is_base64_encoded))
+    change = parse_model(
+        UpdateTenant,
+        event.body,
+        bool(event.is_base64_encoded),
+        event.headers.get(CONTENT_TYPE_HEADER),
+    )
     return _json(HTTPStatus.OK, views.detail(changes.update_tenant(tenant, change, _caller())))
 
 

@@ -1,8 +1,14 @@
-"""From an API Gateway proxy event to a validated model, or a 400/413 that says why.
+"""From an API Gateway proxy event to a validated model, or a 400/413/415 that says why.
 
-The raw body is checked before anything parses it: its size (64 KiB after base64 decoding),
-its encoding, JSON without duplicate keys or NaN, and an object at the top. Only then does the
-model see it.
+The raw body is checked before anything parses it: its Content-Type (application/json), its
+size (64 KiB after base64 decoding), its encoding, JSON without duplicate keys or NaN, and an
+object at the top. Only then does the model see it.
+
+The Content-Type is the function's to check: API Gateway proxies every media type as it came
+(the API has no request validator, and no binary media types, so bodies arrive as text). A
+body without Content-Type, or with another media type, is a 415 rather than read as JSON
+anyway: a form or text body that happened to parse would otherwise be taken for what the
+client did not say it was.
 """
 
 from __future__ import annotations
@@ -13,7 +19,7 @@ import json
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from lambdas.tenant_onboarding.errors import ApiError, bad_request, invalid_field
+from lambdas.tenant_onboarding.errors import ApiError, FieldError, bad_request, invalid_field
 from lambdas.tenant_onboarding.settings import MAX_BODY_BYTES
 
 if TYPE_CHECKING:
@@ -22,6 +28,9 @@ if TYPE_CHECKING:
 Model = TypeVar("Model", bound="BaseModel")
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
+CONTENT_TYPE_HEADER = "Content-Type"
+JSON_MEDIA_TYPE = "application/json"
+UTF_8 = frozenset({"utf-8", "utf8"})
 MAX_IDEMPOTENCY_KEY = 255
 
 
@@ -55,9 +64,30 @@ def _check_text(value: object) -> None:
             raise bad_request("the body contains a NUL character or an unpaired surrogate")
 
 
-def body_bytes(raw: str | None, is_base64: bool) -> bytes:
+def check_content_type(value: str | None) -> None:
+    """application/json in any case, with a charset parameter, if any, of UTF-8; 415 else."""
+    if value is None or not value.strip():
+        raise unsupported_media_type(f"is required with a body: {JSON_MEDIA_TYPE}")
+    media_type, *parameters = value.split(";")
+    if media_type.strip().lower() != JSON_MEDIA_TYPE:
+        raise unsupported_media_type(f"must be {JSON_MEDIA_TYPE}")
+    for name, _, charset in (parameter.partition("=") for parameter in parameters):
+        if name.strip().lower() == "charset" and charset.strip().strip('"').lower() not in UTF_8:
+            raise unsupported_media_type(f"must be {JSON_MEDIA_TYPE}; its charset, if given, utf-8")
+
+
+def unsupported_media_type(message: str) -> ApiError:
+    return ApiError(
+        HTTPStatus.UNSUPPORTED_MEDIA_TYPE,
+        f"the body must be JSON sent with {CONTENT_TYPE_HEADER}: {JSON_MEDIA_TYPE}",
+        [FieldError(CONTENT_TYPE_HEADER, message)],
+    )
+
+
+def body_bytes(raw: str | None, is_base64: bool, content_type: str | None) -> bytes:
     if raw is None or raw == "":
         raise bad_request("a JSON object body is required")
+    check_content_type(content_type)
     # A base64 text decodes to 3/4 of its length: refuse oversized ones before decoding.
     if len(raw) > (MAX_BODY_BYTES * 4) // 3 + 4:
         raise too_large()
@@ -85,8 +115,8 @@ def too_large() -> ApiError:
     )
 
 
-def json_object(raw: str | None, is_base64: bool) -> dict[str, Any]:
-    data = body_bytes(raw, is_base64)
+def json_object(raw: str | None, is_base64: bool, content_type: str | None) -> dict[str, Any]:
+    data = body_bytes(raw, is_base64, content_type)
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -111,12 +141,14 @@ def json_object(raw: str | None, is_base64: bool) -> dict[str, Any]:
     return value
 
 
-def parse_model(model: type[Model], raw: str | None, is_base64: bool) -> Model:
+def parse_model(
+    model: type[Model], raw: str | None, is_base64: bool, content_type: str | None
+) -> Model:
     from pydantic import ValidationError
 
     from lambdas.tenant_onboarding.models import field_errors
 
-    data = json_object(raw, is_base64)
+    data = json_object(raw, is_base64, content_type)
     try:
         return model.model_validate(data)
     except ValidationError as exc:

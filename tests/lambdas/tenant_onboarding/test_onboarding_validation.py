@@ -263,6 +263,61 @@ def test_create_base64_flagged_body_that_is_not_base64_is_400_saying_so(
 
 
 @pytest.mark.parametrize(
+    ("content_type", "message"),
+    [
+        pytest.param(None, "is required with a body: application/json", id="missing"),
+        pytest.param("text/plain", "must be application/json", id="text-plain"),
+        pytest.param(
+            "application/x-www-form-urlencoded", "must be application/json", id="curl-form"
+        ),
+        pytest.param("application/jsonp", "must be application/json", id="jsonp"),
+        pytest.param(
+            "application/json; charset=iso-8859-1",
+            "must be application/json; its charset, if given, utf-8",
+            id="latin-1-charset",
+        ),
+    ],
+)
+def test_body_that_is_not_application_json_is_415(
+    cloud: Cloud, databases: Databases, content_type: str | None, message: str
+) -> None:
+    body = _body()
+
+    posted = call("create_tenant.json", body=body, headers={"Content-Type": content_type})
+    patched = call(
+        "update_tenant.json",
+        tenant="any-tenant",
+        body={"plan": "starter"},
+        headers={"Content-Type": content_type},
+    )
+
+    expected = {
+        "message": "the body must be JSON sent with Content-Type: application/json",
+        "errors": [{"field": "Content-Type", "message": message}],
+    }
+    assert (posted.status, posted.body) == (415, expected)
+    assert (patched.status, patched.body) == (415, expected)
+    assert databases.tenants_with_slug(body["slug"]) == 0
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        pytest.param({"Content-Type": "application/json; charset=utf-8"}, id="charset-utf-8"),
+        pytest.param({"Content-Type": 'Application/JSON;Charset="UTF-8"'}, id="any-case"),
+        pytest.param({"Content-Type": None, "content-type": "application/json"}, id="http2-name"),
+    ],
+)
+def test_application_json_with_parameters_or_any_case_is_read(
+    cloud: Cloud, headers: dict[str, str | None]
+) -> None:
+    reply = call("create_tenant.json", body=_body(slug="www"), headers=headers)
+
+    assert reply.status == 400
+    assert reply.field_errors() == {"slug": "'www' is reserved"}
+
+
+@pytest.mark.parametrize(
     "key",
     [
         pytest.param("", id="empty"),
