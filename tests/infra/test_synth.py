@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 from typing import Any
 
 import pytest
@@ -330,3 +331,12 @@ def test_synthesized_json_contains_no_inline_secrets(stacks: dict[str, Stack]) -
     text = json.dumps(stacks)
     assert re.search(r'"(password|master_password|auth_token|secret_string)":', text) is None
     assert "AKIA" not in text
+
+
+def test_synth_imports_only_the_provider_modules_the_stacks_use(stacks: dict[str, Stack]) -> None:
+    """modules/provider_bindings.py: the bindings' 2,135 resource modules are not all loaded."""
+    loaded = [name for name in sys.modules if name.startswith("cdktf_cdktf_provider_aws.")]
+
+    assert "cdktf_cdktf_provider_aws.lb" in loaded
+    assert "cdktf_cdktf_provider_aws.xray_group" not in loaded
+    assert len(loaded) < 400
