@@ -1,4 +1,5 @@
-"""A platform Lambda function: packaged code, its own role, log group, dead-letter queue, VPC.
+"""A platform Lambda function: packaged code, its own role, log group, dead-letter queue, VPC,
+and alarms on its errors, throttles and dead letters.
 
 The code zip and the dependencies layer come from ``scripts.package_lambdas`` (deterministic,
 so ``source_code_hash`` only changes when the source does). The role's policy is built from the
@@ -38,6 +39,8 @@ from cdktf_cdktf_provider_aws.sqs_queue import SqsQueue
 from constructs import Construct
 
 from environments.config import LOG_RETENTION_DAYS
+from modules.alarms import create_alarms
+from modules.dashboard_bodies import AlarmSpec
 from modules.naming import Naming
 from policies.iam import Statement, lambda_function_statements, lambda_trust_statement
 from scripts.package_lambdas import FUNCTIONS, TARGET_ARCHITECTURE, TARGET_RUNTIME, Package
@@ -150,6 +153,42 @@ class LambdaLayer(Construct):
         return self.layer.arn
 
 
+# One failed invocation, one throttled one or one event given up on is worth a look: the
+# functions run rarely (a rollout, a daily job, an onboarding), so any is not noise.
+FUNCTION_ALARMS: tuple[AlarmSpec, ...] = (
+    AlarmSpec(
+        "errors",
+        "AWS/Lambda",
+        "Errors",
+        "function",
+        "Sum",
+        1,
+        evaluation_periods=1,
+        description="Invocations failed",
+    ),
+    AlarmSpec(
+        "throttles",
+        "AWS/Lambda",
+        "Throttles",
+        "function",
+        "Sum",
+        1,
+        evaluation_periods=1,
+        description="Invocations throttled (reserved concurrency reached)",
+    ),
+    AlarmSpec(
+        "dead-letters",
+        "AWS/SQS",
+        "ApproximateNumberOfMessagesVisible",
+        "queue",
+        "Maximum",
+        1,
+        evaluation_periods=1,
+        description="Asynchronous events given up on wait in the dead-letter queue",
+    ),
+)
+
+
 @dataclass(frozen=True)
 class LambdaFunctionProps:
     """Everything one function needs; physical names come from ``naming``.
@@ -167,6 +206,7 @@ class LambdaFunctionProps:
     security_group_ids: tuple[str, ...]
     kms_key_arn: str
     metrics_namespace: str
+    alarm_topic_arn: str
     policy_statements: tuple[Statement, ...] = ()
     environment: Mapping[str, str] = field(default_factory=dict)
     description: str = ""
@@ -244,10 +284,11 @@ class LambdaFunction(Construct):
             retention_in_days=props.log_retention_days,
             kms_key_id=props.kms_key_arn,
         )
+        queue_name = props.naming.name(props.service_name, "dlq")
         self.dead_letter_queue = SqsQueue(
             self,
             "DeadLetterQueue",
-            name=props.naming.name(props.service_name, "dlq"),
+            name=queue_name,
             message_retention_seconds=props.dead_letter_retention_seconds,
             kms_master_key_id=props.kms_key_arn,
             kms_data_key_reuse_period_seconds=300,
@@ -307,6 +348,14 @@ class LambdaFunction(Construct):
                 target_arn=self.dead_letter_queue.arn
             ),
             depends_on=[self.log_group, role_policy],
+        )
+        # The names are known here, so the alarms cost no reads of the resources' attributes.
+        self.alarms = create_alarms(
+            self,
+            function_name,
+            FUNCTION_ALARMS,
+            {"function": {"FunctionName": function_name}, "queue": {"QueueName": queue_name}},
+            props.alarm_topic_arn,
         )
 
     @property

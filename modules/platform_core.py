@@ -216,6 +216,7 @@ class PlatformCore(Construct):
                 security_group_ids=(props.lambda_security_group_id,),
                 kms_key_arn=props.logs_kms_key_arn,
                 metrics_namespace=METRICS_NAMESPACE,
+                alarm_topic_arn=props.alarm_topic_arn,
                 policy_statements=tuple(statements),
                 environment=environment,
                 timeout_seconds=timeout_seconds,

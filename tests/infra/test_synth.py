@@ -273,6 +273,19 @@ def test_encryption_everywhere(stacks: dict[str, Stack], env: str) -> None:
 
 
 @pytest.mark.parametrize("env", ENVIRONMENT_NAMES)
+def test_each_function_alarms_on_errors_throttles_and_dead_letters(
+    stacks: dict[str, Stack], env: str
+) -> None:
+    alarms = resources(stacks[env], "aws_cloudwatch_metric_alarm").values()
+    actions = {a["alarm_name"]: a["alarm_actions"] for a in alarms}
+    for function in ("rls-rollout", "tenant-onboarding", "usage-aggregation"):
+        for suffix in ("errors", "throttles", "dead-letters"):
+            name = f"platform-{env}-{function}-{suffix}"
+            assert name in actions, name
+            assert len(actions[name]) == 1 and "Alarms_Topic" in actions[name][0], actions[name]
+
+
+@pytest.mark.parametrize("env", ENVIRONMENT_NAMES)
 def test_each_app_has_its_seven_alarms_and_a_dashboard(stacks: dict[str, Stack], env: str) -> None:
     alarms = resources(stacks[env], "aws_cloudwatch_metric_alarm")
     for app in APP_NAMES:

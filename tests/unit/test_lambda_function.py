@@ -19,6 +19,7 @@ from scripts.package_lambdas import Package, source_code_hash, write_determinist
 ACCOUNT = "111122223333"
 KEY_ARN = "arn:aws:kms:eu-west-1:111122223333:key/0f0e0d0c-0000-4000-8000-000000000000"
 EXTRA_QUEUE = "arn:aws:sqs:eu-west-1:111122223333:platform-dev-extra"
+TOPIC_ARN = "arn:aws:sns:eu-west-1:111122223333:platform-dev-alarms"
 NAMING = Naming("platform", "dev", "dev.platform.example.com")
 Resources = dict[str, dict[str, Any]]
 
@@ -62,6 +63,7 @@ def synthesized(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Any
             security_group_ids=("sg-123",),
             kms_key_arn=KEY_ARN,
             metrics_namespace="Platform",
+            alarm_topic_arn=TOPIC_ARN,
             policy_statements=tuple(sqs_send(EXTRA_QUEUE, sid="SendExtra")),
             environment={"CORE_DB_SECRET_ARN": "arn:aws:secretsmanager:eu-west-1:1:secret:x"},
             timeout_seconds=120,
@@ -161,6 +163,41 @@ def test_log_group_and_dead_letter_queue_are_encrypted_with_retention(
     assert queue["message_retention_seconds"] == 1_209_600
 
 
+def test_errors_throttles_and_dead_letters_alarm_on_the_first_one(
+    synthesized: tuple[dict[str, Any], Package],
+) -> None:
+    config, _ = synthesized
+    alarms = {
+        alarm["alarm_name"]: alarm
+        for alarm in config["resource"]["aws_cloudwatch_metric_alarm"].values()
+    }
+
+    assert sorted(alarms) == [
+        "platform-dev-rls-rollout-dead-letters",
+        "platform-dev-rls-rollout-errors",
+        "platform-dev-rls-rollout-throttles",
+    ]
+    function = {"FunctionName": "platform-dev-rls-rollout"}
+    expected = {
+        "errors": ("AWS/Lambda", "Errors", function, "Sum"),
+        "throttles": ("AWS/Lambda", "Throttles", function, "Sum"),
+        "dead-letters": (
+            "AWS/SQS",
+            "ApproximateNumberOfMessagesVisible",
+            {"QueueName": "platform-dev-rls-rollout-dlq"},
+            "Maximum",
+        ),
+    }
+    for suffix, (namespace, metric, dimensions, statistic) in expected.items():
+        alarm = alarms[f"platform-dev-rls-rollout-{suffix}"]
+        assert (alarm["namespace"], alarm["metric_name"]) == (namespace, metric)
+        assert alarm["dimensions"] == dimensions
+        assert alarm["statistic"] == statistic
+        assert (alarm["threshold"], alarm["evaluation_periods"]) == (1, 1)
+        assert alarm["comparison_operator"] == "GreaterThanOrEqualToThreshold"
+        assert alarm["alarm_actions"] == alarm["ok_actions"] == [TOPIC_ARN]
+
+
 def documents(config: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
     return {
         name: body["statement"] for name, body in config["data"]["aws_iam_policy_document"].items()
@@ -238,6 +275,7 @@ def props_with(tmp_path: Path, **changes: Any) -> Callable[[], object]:
         "security_group_ids": ("sg-a",),
         "kms_key_arn": KEY_ARN,
         "metrics_namespace": "Platform",
+        "alarm_topic_arn": TOPIC_ARN,
         **changes,
     }
     return lambda: LambdaFunctionProps(**values)
