@@ -3,7 +3,8 @@
 `target` says where the synthesized configuration will be planned or applied:
 - `offline` (default): no AWS account; every provider endpoint points at a closed loopback
   port, so `terraform plan` works without credentials and no call can leave the machine;
-- `emulator`: the local AWS emulator (`moto_server`) at `aws_endpoint_url`; its synth output
+- `emulator`: the local AWS emulator (`moto_server`) at `aws_endpoint_url` (by default on
+  loopback at `PLATFORM_MOTO_PORT`, where `make up` starts it); its synth output
   and state default to `.local/emulator/`, apart from the offline ones, so that an offline
   plan never reads the emulator's state;
 - `aws`: a real account with the credentials of the caller (CI uses OIDC role assumption).
@@ -14,7 +15,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import ValidationError, model_validator
+from pydantic import Field, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from environments.loader import ConfigError
@@ -39,6 +40,7 @@ class PlatformSettings(BaseSettings):
     target: Literal["offline", "emulator", "aws"] = "offline"
     backend: Literal["local", "s3"] | None = None
     aws_endpoint_url: str = "http://127.0.0.1:5055"
+    moto_port: int = Field(default=5055, ge=1, le=65535)  # the local platform's; sets the default above
     out_dir: Path = REPO_ROOT / "cdktf.out"
     state_dir: Path = REPO_ROOT / ".local" / "state"
     build_dir: Path = REPO_ROOT / "build"
@@ -48,6 +50,12 @@ class PlatformSettings(BaseSettings):
     def _backend_default(self) -> PlatformSettings:
         if self.backend is None:
             object.__setattr__(self, "backend", "s3" if self.target == "aws" else "local")
+        return self
+
+    @model_validator(mode="after")
+    def _endpoint_default(self) -> PlatformSettings:
+        if "aws_endpoint_url" not in self.model_fields_set:
+            object.__setattr__(self, "aws_endpoint_url", f"http://127.0.0.1:{self.moto_port}")
         return self
 
     @model_validator(mode="after")
@@ -74,6 +82,12 @@ def find_provider_mirror(explicit: Path | None = None) -> Path:
     for candidate in candidates:
         if (candidate / PROVIDER_SOURCE).is_dir():
             return candidate
+    if explicit:
+        raise FileNotFoundError(
+            f"PLATFORM_TF_PROVIDER_MIRROR = {str(explicit)!r} does not hold {PROVIDER_SOURCE}: "
+            f"point it at the directory that does (the one above registry.terraform.io), or "
+            f"unset it to look in {', '.join(str(c) for c in MIRROR_CANDIDATES)}"
+        )
     looked = ", ".join(str(c) for c in candidates)
     hint = "set PLATFORM_TF_PROVIDER_MIRROR to the directory that holds " + str(PROVIDER_SOURCE)
     raise FileNotFoundError(

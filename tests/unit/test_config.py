@@ -9,7 +9,7 @@ import pytest
 
 from environments import ENVIRONMENT_NAMES, ConfigError, load_environment, parse_environment
 from environments.loader import read_document
-from environments.settings import load_settings
+from environments.settings import PROVIDER_SOURCE, find_provider_mirror, load_settings
 
 
 def with_change(path: str, value: Any, env: str = "dev") -> dict[str, Any]:
@@ -170,6 +170,7 @@ def test_config_cross_field_error_names_the_problem_without_dumping_the_table() 
     [
         ("PLATFORM_TARGET", "nonsense", "'offline', 'emulator' or 'aws'"),
         ("PLATFORM_BACKEND", "gcs", "'local' or 's3'"),
+        ("PLATFORM_MOTO_PORT", "70000", "less than or equal to 65535"),
     ],
 )
 def test_settings_invalid_variable_is_named_with_value_and_allowed(
@@ -182,3 +183,27 @@ def test_settings_invalid_variable_is_named_with_value_and_allowed(
 
     assert f"{variable} = {value!r}: " in str(raised.value)
     assert allowed in str(raised.value)
+
+
+def test_settings_emulator_endpoint_follows_the_local_platform_moto_port(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("PLATFORM_AWS_ENDPOINT_URL", raising=False)
+    monkeypatch.setenv("PLATFORM_TARGET", "emulator")
+    monkeypatch.setenv("PLATFORM_MOTO_PORT", "5075")
+
+    assert load_settings().endpoint == "http://127.0.0.1:5075"
+
+    monkeypatch.setenv("PLATFORM_AWS_ENDPOINT_URL", "http://10.0.0.5:4566")
+    assert load_settings().endpoint == "http://10.0.0.5:4566"
+
+
+def test_mirror_set_to_a_directory_without_the_provider_says_so(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError) as raised:
+        find_provider_mirror(tmp_path)
+
+    message = str(raised.value)
+    assert f"PLATFORM_TF_PROVIDER_MIRROR = '{tmp_path}' does not hold {PROVIDER_SOURCE}" in message
+    assert "unset it to look in /opt/tf-plugins" in message
+    (tmp_path / PROVIDER_SOURCE).mkdir(parents=True)
+    assert find_provider_mirror(tmp_path) == tmp_path
