@@ -40,7 +40,8 @@ class PlatformSettings(BaseSettings):
     target: Literal["offline", "emulator", "aws"] = "offline"
     backend: Literal["local", "s3"] | None = None
     aws_endpoint_url: str = "http://127.0.0.1:5055"
-    moto_port: int = Field(default=5055, ge=1, le=65535)  # the local platform's; sets the default above
+    # The local platform's moto_server port (PLATFORM_MOTO_PORT): the endpoint's default.
+    moto_port: int = Field(default=5055, ge=1, le=65535)
     out_dir: Path = REPO_ROOT / "cdktf.out"
     state_dir: Path = REPO_ROOT / ".local" / "state"
     build_dir: Path = REPO_ROOT / "build"
