@@ -24,10 +24,10 @@ from modules.identity_names import PLATFORM_ADMIN_GROUP, TENANT_ADMIN_GROUP
 from modules.naming import Naming
 from scripts.platform_services import provision
 from scripts.platform_services.files import role_passwords, write_env_file
-from scripts.platform_services.moto import MotoServer
+from scripts.platform_services.moto import FOREIGN_READY_TIMEOUT_SECONDS, MotoError, MotoServer
 from scripts.platform_services.os_user import ensure_system_user, server_user
-from scripts.platform_services.postgres_server import Cluster, locate_cluster
-from scripts.platform_services.settings import Settings
+from scripts.platform_services.postgres_server import Cluster, PostgresError, locate_cluster
+from scripts.platform_services.settings import Settings, port_taken
 
 Echo = Callable[[str], None]
 LOCAL_ENVIRONMENT = "dev"
@@ -94,6 +94,12 @@ def _start_postgres(settings: Settings, cluster: Cluster, echo: Echo) -> bool:
     if running == settings.pg_port:
         echo(f"PostgreSQL already running on 127.0.0.1:{running} ({cluster.base})")
         return False
+    # Checked before anything is stopped: a taken port must not cost the running cluster.
+    if port_taken(settings.pg_port):
+        raise PostgresError(
+            f"127.0.0.1:{settings.pg_port} is taken by another process, not this checkout's "
+            f"PostgreSQL: set PLATFORM_PG_PORT to a free port"
+        )
     if running is not None:
         echo(f"PostgreSQL runs on port {running}; restarting on {settings.pg_port}")
         cluster.stop()
@@ -106,9 +112,19 @@ def _start_postgres(settings: Settings, cluster: Cluster, echo: Echo) -> bool:
 
 
 def _start_moto(moto: MotoServer, echo: Echo) -> bool:
-    if moto.own_pid() is not None or moto.port_taken():
+    if moto.own_pid() is not None:
         moto.wait_until_answering()
         echo(f"moto_server already answering on {moto.endpoint}")
+        return False
+    if moto.port_taken():
+        try:
+            moto.wait_until_answering(timeout_seconds=FOREIGN_READY_TIMEOUT_SECONDS)
+        except MotoError:
+            raise MotoError(
+                f"{moto.endpoint} is taken by a process that does not answer as moto_server: "
+                f"set PLATFORM_MOTO_PORT to a free port"
+            ) from None
+        echo(f"moto_server already answering on {moto.endpoint} (not started by this checkout)")
         return False
     echo(f"starting moto_server on {moto.endpoint} (log {moto.log_file})")
     moto.start()

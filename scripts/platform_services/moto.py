@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import time
 import urllib.error
@@ -12,9 +11,11 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from scripts.platform_services.settings import LOOPBACK
+from scripts.platform_services.settings import LOOPBACK, port_taken
 
 READY_TIMEOUT_SECONDS = 30
+# A moto_server of another checkout on our port may still be loading when we look.
+FOREIGN_READY_TIMEOUT_SECONDS = 5
 PROBE_TIMEOUT_SECONDS = 5
 STOP_TIMEOUT_SECONDS = 10
 # The dashboard page: static, so it answers at once however much the emulator holds.
@@ -50,13 +51,15 @@ class MotoServer:
             return False
 
     def port_taken(self) -> bool:
-        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-            probe.settimeout(1)
-            return probe.connect_ex((LOOPBACK, self.port)) == 0
+        return port_taken(self.port)
 
-    def wait_until_answering(self, process: subprocess.Popen[bytes] | None = None) -> None:
+    def wait_until_answering(
+        self,
+        process: subprocess.Popen[bytes] | None = None,
+        timeout_seconds: float = READY_TIMEOUT_SECONDS,
+    ) -> None:
         """Wait for the server to answer; a busy machine makes a fresh moto_server slow."""
-        deadline = time.monotonic() + READY_TIMEOUT_SECONDS
+        deadline = time.monotonic() + timeout_seconds
         while time.monotonic() < deadline:
             if process is not None and process.poll() is not None:
                 self.pid_file.unlink(missing_ok=True)
@@ -69,7 +72,7 @@ class MotoServer:
             time.sleep(0.2)
         raise MotoError(
             f"nothing answers as moto_server on {self.endpoint} within "
-            f"{READY_TIMEOUT_SECONDS} s (port taken: {self.port_taken()}); see {self.log_file}"
+            f"{timeout_seconds:g} s (port taken: {self.port_taken()}); see {self.log_file}"
         )
 
     def own_pid(self) -> int | None:

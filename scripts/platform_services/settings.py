@@ -6,6 +6,7 @@ import hashlib
 import os
 import re
 import shutil
+import socket
 import subprocess
 import sys
 from collections.abc import Mapping
@@ -23,6 +24,13 @@ MIN_PG_MAJOR = 15
 
 class SettingsError(ValueError):
     """A PLATFORM_* variable holds a value the local platform cannot use."""
+
+
+def port_taken(port: int) -> bool:
+    """Whether something accepts connections on the loopback port."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.settimeout(1)
+        return probe.connect_ex((LOOPBACK, port)) == 0
 
 
 def _port(environ: Mapping[str, str], name: str, default: int) -> int:
