@@ -21,6 +21,7 @@ JOB_LOCK_SQL = "SELECT pg_advisory_xact_lock(hashtext('usage_aggregation'))"
 TENANTS_SQL = "SELECT id::text, slug, status FROM tenants ORDER BY slug"
 
 DELETE_DAY_SQL = "DELETE FROM daily_usage WHERE usage_date = %(day)s"
+COUNT_DAY_SQL = "SELECT count(*) FROM daily_usage WHERE usage_date = %(day)s"
 INSERT_DAY_SQL = """
 INSERT INTO daily_usage (tenant_id, usage_date, app, metric, value)
 SELECT tenant_id, %(day)s, app, metric, value
@@ -101,6 +102,13 @@ class SubscriptionQuota:
 def load_tenants(cur: cursor) -> list[Tenant]:
     cur.execute(TENANTS_SQL)
     return [Tenant(tenant_id, slug, status) for tenant_id, slug, status in cur.fetchall()]
+
+
+def stored_rows(cur: cursor, day: date) -> int:
+    """How many usage rows the day holds now."""
+    cur.execute(COUNT_DAY_SQL, {"day": day})
+    row = cur.fetchone()
+    return int(row[0]) if row else 0
 
 
 def replace_day(cur: cursor, day: date, rows: Iterable[UsageRow]) -> int:

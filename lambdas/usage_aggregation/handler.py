@@ -1,7 +1,8 @@
 """Usage aggregation Lambda: a day of ALB access logs and app usage events into usage rows.
 
 Event: an EventBridge scheduled event (aggregates the previous full UTC day) or
-`{"date": "YYYY-MM-DD"}` (re-aggregates that day). Returns
+`{"date": "YYYY-MM-DD"}` (re-aggregates that day; a day with no log file and no app event
+keeps the rows it has unless the event adds `"allow_empty": true`). Returns
 `{"date", "tenants", "rows", "report_key", "summary"}`.
 
 Connections: the core database as the control-plane role (`CORE_DB_APP_SECRET_ARN` or
@@ -20,9 +21,9 @@ from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from lambdas.usage_aggregation.alb_logs import APPS
-from lambdas.usage_aggregation.job import EventSender, JobResult, run_job
+from lambdas.usage_aggregation.job import EventSender, JobResult, SourcesGoneError, run_job
 from lambdas.usage_aggregation.settings import Settings
-from lambdas.usage_aggregation.window import InvalidEventError, usage_day
+from lambdas.usage_aggregation.window import InvalidEventError, allows_empty, usage_day
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -54,7 +55,19 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     logger.append_keys(usage_date=day.isoformat())
 
     core, apps = databases()
-    result = run_job(day, settings, s3=s3_client(), events=events_client(), core=core, apps=apps)
+    try:
+        result = run_job(
+            day,
+            settings,
+            s3=s3_client(),
+            events=events_client(),
+            core=core,
+            apps=apps,
+            allow_empty=allows_empty(event),
+        )
+    except SourcesGoneError as error:
+        logger.error("usage day not replaced", extra={"reason": str(error)})
+        raise
 
     publish_metrics(result)
     response = result.as_response()

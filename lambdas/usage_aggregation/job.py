@@ -28,6 +28,7 @@ from lambdas.usage_aggregation.core_usage import (
     load_tenants,
     month_quotas,
     replace_day,
+    stored_rows,
     unflag,
 )
 from lambdas.usage_aggregation.log_files import collect_alb_usage
@@ -99,7 +100,10 @@ def run_job(
     events: EventSender,
     core: Database,
     apps: Mapping[str, Database],
+    allow_empty: bool = False,
 ) -> JobResult:
+    """Aggregate `day` and replace its stored rows; a day with no source at all replaces
+    stored rows only with `allow_empty` (SourcesGoneError otherwise)."""
     start, end = day_window(day)
     with core.as_control_plane() as cur:
         tenants = load_tenants(cur)
@@ -116,6 +120,8 @@ def run_job(
     result = JobResult(day, rows, report_key(day), alb, skipped)
     with core.as_control_plane() as cur:
         cur.execute(JOB_LOCK_SQL)
+        if alb.summary.files == 0 and not app_usage and not allow_empty:
+            _refuse_to_empty(cur, day)
         replace_day(cur, day, rows)
         settle_quotas(cur, events, settings, result)
 
@@ -126,6 +132,25 @@ def run_job(
         ContentType="text/csv; charset=utf-8",
     )
     return result
+
+
+class SourcesGoneError(RuntimeError):
+    """A day that has usage rows would be replaced by nothing: its sources are gone."""
+
+
+def _refuse_to_empty(cur: cursor, day: date) -> None:
+    """A day with neither a log file nor an app event replaces no stored rows: a backfill
+    after the log files expired (the log bucket's lifecycle) or the app events were removed
+    would otherwise delete usage that was billed. A day that never had rows is written
+    empty, as a day without traffic is."""
+    kept = stored_rows(cur, day)
+    if kept:
+        raise SourcesGoneError(
+            f"{day.isoformat()}: no ALB log file and no app usage event found, but the day "
+            f"holds {kept} usage rows; they are kept and nothing was changed (log files "
+            f"expire with the log bucket's lifecycle, app events with their retention). To "
+            f'clear the day on purpose: {{"date": "{day.isoformat()}", "allow_empty": true}}'
+        )
 
 
 def merge_rows(

@@ -8,6 +8,9 @@ from datetime import UTC, date, datetime, timedelta
 
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 DATE_FORMAT = "YYYY-MM-DD"
+# A backfill may replace a day's stored rows with none only when it says so (see job.py).
+ALLOW_EMPTY = "allow_empty"
+BACKFILL_FIELDS = ("date", ALLOW_EMPTY)
 
 
 class InvalidEventError(ValueError):
@@ -23,7 +26,8 @@ def day_window(day: date) -> tuple[datetime, datetime]:
 def usage_day(event: object, now: datetime | None = None) -> date:
     """The UTC day to aggregate.
 
-    `{"date": "YYYY-MM-DD"}` names it (a backfill; it must be over by `now`); an EventBridge
+    `{"date": "YYYY-MM-DD"}` names it (a backfill; it must be over by `now`; it may add
+    `"allow_empty": true`, read by `allows_empty`); an EventBridge
     scheduled event means the full UTC day before its `time`. The host's time zone plays no
     part: every value is parsed and compared in UTC.
     """
@@ -33,6 +37,15 @@ def usage_day(event: object, now: datetime | None = None) -> date:
             f"scheduled event, got {type(event).__name__}"
         )
     if "date" in event:
+        unknown = sorted(str(key) for key in event if key not in BACKFILL_FIELDS)
+        if unknown:
+            raise InvalidEventError(
+                f"a backfill event holds only {list(BACKFILL_FIELDS)}; unknown fields: {unknown}"
+            )
+        if not isinstance(event.get(ALLOW_EMPTY, False), bool):
+            raise InvalidEventError(
+                f"'{ALLOW_EMPTY}' must be true or false, got {event[ALLOW_EMPTY]!r}"
+            )
         return _backfill_day(event["date"], now or datetime.now(UTC))
     if event.get("detail-type") == "Scheduled Event" or "time" in event:
         return _scheduled_day(event.get("time"))
@@ -77,3 +90,8 @@ def _scheduled_day(value: object) -> date:
             f"'time' of a scheduled event must carry a UTC offset or Z, got {value!r}"
         )
     return moment.astimezone(UTC).date() - timedelta(days=1)
+
+
+def allows_empty(event: Mapping[str, object]) -> bool:
+    """Whether a (validated) backfill event lets a day with no sources replace stored rows."""
+    return event.get(ALLOW_EMPTY) is True

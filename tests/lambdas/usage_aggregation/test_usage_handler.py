@@ -23,6 +23,7 @@ import pytest
 from moto import mock_aws
 
 from lambdas.usage_aggregation import handler
+from lambdas.usage_aggregation.job import SourcesGoneError
 from lambdas.usage_aggregation.window import InvalidEventError
 from scripts.lambda_context import lambda_context
 
@@ -228,6 +229,30 @@ def test_handler_rerun_replaces_the_day_and_never_increments(
     assert stored(day, tenants.tag) == {(tenants.slug("acme"), "crm", "records_created"): 5}
 
 
+def test_handler_day_whose_sources_are_gone_keeps_its_rows(
+    aws: Aws, tenants: TenantFactory
+) -> None:
+    day = day_of(1, 14)
+    tenants.create("globex")
+    line = alb_line(host=f"{tenants.slug('globex')}.{DOMAIN}", created=stamp(at(day)))
+    key = put_log(aws, at(day, 10, 5), [line])
+    first = backfill(day)
+    before = stored(day, tenants.tag)
+    aws.s3.delete_object(Bucket=LOG_BUCKET, Key=key)  # as the log bucket's lifecycle would
+    aws.s3.delete_object(Bucket=DOCUMENT_BUCKET, Key=first["report_key"])
+
+    with pytest.raises(SourcesGoneError, match=f"{day.isoformat()}: no ALB log file .* kept"):
+        backfill(day)
+
+    assert before[(tenants.slug("globex"), "crm", "requests")] == 1
+    assert stored(day, tenants.tag) == before
+    reports = aws.s3.list_objects_v2(Bucket=DOCUMENT_BUCKET, Prefix=first["report_key"])
+    assert reports.get("KeyCount", 0) == 0
+    cleared = invoke({"date": day.isoformat(), "allow_empty": True})
+    assert cleared["rows"] == 0
+    assert stored(day, tenants.tag) == {}
+
+
 def test_handler_replayed_log_files_do_not_double_count(aws: Aws, tenants: TenantFactory) -> None:
     day = day_of(1, 13)
     create_sample_tenants(tenants)
@@ -427,7 +452,7 @@ def test_handler_quota_flag_follows_recomputed_usage_and_months(
     assert len(over_quota_events(aws)) == 1
 
     aws.s3.delete_object(Bucket=LOG_BUCKET, Key=key)
-    cleared = backfill(march)
+    cleared = invoke({"date": march.isoformat(), "allow_empty": True})
     put_log(aws, at(march, 12, 5), [line])
     crossed_again = backfill(march)
     put_log(

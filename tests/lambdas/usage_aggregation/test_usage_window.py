@@ -101,6 +101,16 @@ def test_window_backfill_of_the_last_complete_day_in_a_far_time_zone(host_time_z
         ("bad-time", {"time": "yesterday"}, r"'time' of a scheduled event must be an RFC 3339"),
         ("empty", {}, r"event must be \{\"date\": \"YYYY-MM-DD\"\} or an EventBridge"),
         ("not-an-object", ["2026-11-30"], r"event must be an object"),
+        (
+            "extra-field",
+            {"date": "2026-11-30", "dry_run": True},
+            r"holds only \['date', 'allow_empty'\]; unknown fields: \['dry_run'\]",
+        ),
+        (
+            "allow-empty-not-bool",
+            {"date": "2026-11-30", "allow_empty": "yes"},
+            r"'allow_empty' must be true or false, got 'yes'",
+        ),
     ],
 )
 def test_window_invalid_events_name_the_field_and_the_format(
