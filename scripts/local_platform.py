@@ -84,6 +84,8 @@ def _aws_settings(settings: Settings) -> tuple[dict[str, str], list[str]]:
         "AWS_REGION": config.region,
         "AWS_ACCESS_KEY_ID": provision.DUMMY_AWS_KEY,
         "AWS_SECRET_ACCESS_KEY": provision.DUMMY_AWS_KEY,
+        # The usage aggregation attributes requests by host under this domain.
+        "PLATFORM_DOMAIN": config.domain_name,
         **buckets,
     }
     return env, list(buckets.values())
