@@ -26,6 +26,7 @@ from pathlib import Path
 
 from environments import ENVIRONMENT_NAMES
 from environments.settings import REPO_ROOT, PlatformSettings
+from scripts.bench_cli import quiet_handlers
 
 RESULTS = REPO_ROOT / ".local" / "bench.json"
 PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
@@ -279,17 +280,20 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--only", action="append", choices=sorted(BENCHMARKS))
     args = parser.parse_args(argv)
-    # The handlers run in-process; their INFO lines (one per rollout, onboarding and step)
-    # would bury the table. Warnings and errors still show.
-    os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
+    quiet_handlers()
     figures: dict[str, float] = {}
-    for name in args.only or list(BENCHMARKS):
+    measured_at: dict[str, str] = {}
+    for name in dict.fromkeys(args.only or BENCHMARKS):
         print(f"bench: {name} ...", flush=True)
         started = time.perf_counter()
         figures.update(BENCHMARKS[name]())
+        measured_at[name] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
         print(f"bench: {name} done in {time.perf_counter() - started:.1f}s", flush=True)
     print_table(figures)
     previous = json.loads(RESULTS.read_text()) if RESULTS.is_file() else {}
+    # A partial run (--only) keeps the other figures and their own times.
+    earlier = previous.get("measured_at")
+    measured_at = {**(earlier if isinstance(earlier, dict) else {}), **measured_at}
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(
         json.dumps(
@@ -297,7 +301,7 @@ def main(argv: list[str] | None = None) -> int:
                 **previous,
                 **figures,
                 "machine": _machine(),
-                "measured_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                "measured_at": dict(sorted(measured_at.items())),
             },
             indent=2,
             sort_keys=True,
@@ -308,6 +312,7 @@ def main(argv: list[str] | None = None) -> int:
     missed = [k for k, v in figures.items() if k in TARGETS and TARGETS[k].met(v) is False]
     if missed:
         print(f"bench: targets missed: {', '.join(missed)} (see README, Performance)")
+        return 1
     return 0
 
 

@@ -17,6 +17,7 @@ import time
 import uuid
 from typing import Any
 
+from scripts.bench_cli import at_least, quiet_handlers
 from scripts.demo_functions import api_event, environment
 from scripts.lambda_context import lambda_context
 from scripts.local_platform import session_lease
@@ -74,8 +75,9 @@ def main(argv: list[str] | None = None) -> int:
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--tenants", type=int, default=100)
+    parser.add_argument("--tenants", type=at_least(1), default=100)
     args = parser.parse_args(argv)
+    quiet_handlers()
     print(json.dumps(measure(args.tenants), indent=2))
     return 0
 

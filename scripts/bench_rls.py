@@ -32,6 +32,7 @@ import psycopg2.extensions
 
 from lambdas.shared.db import Connection
 from policies.rls.sql import CURRENT_TENANT, TENANT_SETTING
+from scripts.bench_cli import at_least, quiet_handlers
 from scripts.lambda_context import lambda_context
 from scripts.local_platform import session_lease, superuser_connection
 
@@ -190,10 +191,13 @@ def main(argv: list[str] | None = None) -> int:
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--rows", type=int, default=1_000_000)
-    parser.add_argument("--tenants", type=int, default=1_000)
-    parser.add_argument("--samples", type=int, default=5_000)
+    parser.add_argument("--rows", type=at_least(1), default=1_000_000)
+    parser.add_argument("--tenants", type=at_least(1), default=1_000)
+    parser.add_argument("--samples", type=at_least(1), default=5_000)
     args = parser.parse_args(argv)
+    if args.tenants > args.rows:
+        parser.error(f"--tenants ({args.tenants}) must not exceed --rows ({args.rows})")
+    quiet_handlers()
     print(json.dumps(measure(args.rows, args.tenants, args.samples), indent=2))
     return 0
 

@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any
 
 from lambdas.shared.databases import Access
 from lambdas.usage_aggregation.alb_logs import APPS, AlbUsage
+from scripts.bench_cli import at_least, quiet_handlers
 
 if TYPE_CHECKING:
     from lambdas.shared.db import Database
@@ -268,11 +269,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--lines", type=int, default=1_000_000, help="ALB log entries")
-    parser.add_argument("--events", type=int, default=1_000_000, help="app usage events; 0: skip")
-    parser.add_argument("--repeat", type=int, default=3, help="runs; the best one counts")
+    parser.add_argument("--lines", type=at_least(1), default=1_000_000, help="ALB log entries")
+    parser.add_argument(
+        "--events", type=at_least(0), default=1_000_000, help="app usage events; 0: skip"
+    )
+    parser.add_argument("--repeat", type=at_least(1), default=3, help="runs; the best one counts")
     parser.add_argument("--json-out", type=Path, help="write the figures here, not to stdout")
     args = parser.parse_args(argv)
+    if args.json_out and not args.json_out.parent.is_dir():
+        parser.error(f"--json-out: no directory {args.json_out.parent}")
+    quiet_handlers()
 
     text = json.dumps(measure(args.lines, args.events, args.repeat), indent=2, sort_keys=True)
     if args.json_out:
