@@ -118,20 +118,45 @@ def forget_stale(
 ) -> list[str]:
     """Remove demo tenants whose admin user the emulator no longer holds, so that they are
     onboarded afresh: moto keeps everything in memory and a restart loses the users and
-    documents, while PostgreSQL keeps the tenants. Returns the slugs removed."""
+    documents, while PostgreSQL keeps the tenants. Returns the slugs removed.
+
+    Only a tenant the demo created (its Idempotency-Key) is removed; a tenant of the same
+    slug made any other way (the README's sample event also creates `acme`) stops the demo
+    with OnboardingError, and nothing is deleted."""
     pool_id = api.function.environment["USER_POOL_ID"]
     forgotten = []
     for tenant in tenants:
         found = api.call("GET", f"/tenants/{tenant.slug}")
         if found.status != 200:
             continue
+        tenant_id = str(found.body["tenant_id"])
+        if _idempotency_key(tenant_id, platform_env) != tenant.idempotency_key:
+            raise OnboardingError(
+                f"the local platform has a tenant {tenant.slug!r} that `make demo` did not "
+                f"create (id {tenant_id}), and the demo's tenants (scripts/demo_tenants.json) "
+                f"need that slug; the demo deletes only its own tenants. Offboard and remove "
+                f"it, or start from empty local data: `make down`, then remove the PostgreSQL "
+                f"cluster directory (README, Local platform)"
+            )
         email = str(tenant.request["admin_email"])
         users = cognito.list_users(UserPoolId=pool_id, Filter=f'email = "{email}"')["Users"]
         if users:
             continue
-        _remove(str(found.body["tenant_id"]), platform_env)
+        _remove(tenant_id, platform_env)
         forgotten.append(tenant.slug)
     return forgotten
+
+
+def _idempotency_key(tenant_id: str, platform_env: Mapping[str, str]) -> str | None:
+    """The Idempotency-Key the tenant was created with (None without one)."""
+    core = Database(CORE, Access.OWNER, environ=platform_env)
+    try:
+        with core.without_tenant() as cur:
+            cur.execute("SELECT idempotency_key FROM tenants WHERE id = %s", (tenant_id,))
+            row = cur.fetchone()
+    finally:
+        core.close()
+    return str(row[0]) if row and row[0] is not None else None
 
 
 def _remove(tenant_id: str, platform_env: Mapping[str, str]) -> None:
