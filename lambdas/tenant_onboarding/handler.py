@@ -172,10 +172,15 @@ class NotAnApiGatewayEventError(ValueError):
 
 
 def _check_proxy_event(event: object) -> None:
+    """A REST proxy event has a method, a path and a request context naming its API (an ALB
+    event has the first two and `requestContext.elb` instead; the caller and the correlation
+    id come from the context)."""
     if (
         isinstance(event, dict)
         and isinstance(event.get("httpMethod"), str)
         and isinstance(event.get("path"), str)
+        and isinstance(event.get("requestContext"), dict)
+        and isinstance(event["requestContext"].get("apiId"), str)
     ):
         return
     if isinstance(event, dict):
@@ -191,7 +196,8 @@ def _check_proxy_event(event: object) -> None:
     correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True
 )
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    """Answer one API Gateway REST proxy event (`httpMethod` and `path` at least).
+    """Answer one API Gateway REST proxy event (`httpMethod`, `path` and
+    `requestContext.apiId` at least).
 
     Anything else (a test invocation with `{}`, an HTTP API v2 or SQS event) raises
     NotAnApiGatewayEventError after an error log naming the event's top-level keys, never its

@@ -136,6 +136,16 @@ def test_logs_carry_the_tenant_and_correlation_ids_and_constant_messages(
             id="http-api-v2",
         ),
         pytest.param({"Records": [{"body": "x"}]}, "an event with keys: Records", id="sqs"),
+        pytest.param(
+            {"httpMethod": "POST", "path": "/tenants", "body": "{}"},
+            "an event with keys: body, httpMethod, path",
+            id="no-requestContext",
+        ),
+        pytest.param(
+            {"httpMethod": "GET", "path": "/tenants", "requestContext": {"elb": {}}},
+            "an event with keys: httpMethod, path, requestContext",
+            id="alb",
+        ),
         pytest.param(["GET", "/tenants"], "a list", id="list"),
     ],
 )
