@@ -67,6 +67,11 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         )
     except SourcesGoneError as error:
         logger.error("usage day not replaced", extra={"reason": str(error)})
+        metrics.add_metric(name="DaysKept", unit=MetricUnit.Count, value=1)
+        raise
+    except Exception:
+        # Counted, so that a failed run is a figure and not only an error log line.
+        metrics.add_metric(name="FailedRuns", unit=MetricUnit.Count, value=1)
         raise
 
     publish_metrics(result)

@@ -230,7 +230,7 @@ def test_handler_rerun_replaces_the_day_and_never_increments(
 
 
 def test_handler_day_whose_sources_are_gone_keeps_its_rows(
-    aws: Aws, tenants: TenantFactory
+    aws: Aws, tenants: TenantFactory, capsys: pytest.CaptureFixture[str]
 ) -> None:
     day = day_of(1, 14)
     tenants.create("globex")
@@ -243,6 +243,10 @@ def test_handler_day_whose_sources_are_gone_keeps_its_rows(
 
     with pytest.raises(SourcesGoneError, match=f"{day.isoformat()}: no ALB log file .* kept"):
         backfill(day)
+
+    printed = capsys.readouterr().out.splitlines()
+    documents = [json.loads(line) for line in printed if '"_aws"' in line]
+    assert documents[-1]["DaysKept"] == [1.0]
 
     assert before[(tenants.slug("globex"), "crm", "requests")] == 1
     assert stored(day, tenants.tag) == before
