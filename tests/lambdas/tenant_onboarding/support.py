@@ -196,6 +196,23 @@ class Databases:
     def registry_rows(self, tenant_id: str) -> dict[str, int]:
         return {app: self.app_rows(app, tenant_id)["tenants"] for app in APP_DATABASES}
 
+    def assert_provisioned_once(self, tenant_id: str, apps: tuple[str, ...]) -> None:
+        """One of everything onboarding writes for an active tenant with `apps`: in core one
+        subscription, the tenant admin role (one permission) plus an editor (read, write) and
+        a viewer (read) per app, the admin's assignment and one audit entry; one registry row
+        in the database of each of its apps and none in the others."""
+        assert self.core_counts(tenant_id) == {
+            "subscriptions": 1,
+            "active_subscriptions": 1,
+            "granted_apps": len(apps),
+            "roles": 1 + 2 * len(apps),
+            "role_permissions": 1 + 3 * len(apps),
+            "assignments": 1,
+            "onboarded_audit": 1,
+            "offboarded_audit": 0,
+        }
+        assert self.registry_rows(tenant_id) == {app: int(app in apps) for app in APP_DATABASES}
+
     def remove_tenant(self, tenant_id: str) -> None:
         """Test clean-up: every row of the tenant, as the platform's offboarding and an owner."""
         for app in APP_DATABASES:
