@@ -171,6 +171,20 @@ class NotAnApiGatewayEventError(ValueError):
     """The function was invoked with something other than an API Gateway REST proxy event."""
 
 
+# Fields of a REST proxy event the function reads, with the types API Gateway sends them in
+# (each may also be null). A hand-made event with the body as an object, not JSON text, is the
+# usual mistake.
+_PROXY_FIELDS: dict[str, tuple[type, str]] = {
+    "body": (str, "the request body as a string (JSON text) or null"),
+    "isBase64Encoded": (bool, "true or false"),
+    "headers": (dict, "an object of header names to values"),
+    "multiValueHeaders": (dict, "an object of header names to lists of values"),
+    "queryStringParameters": (dict, "an object of parameter names to values"),
+    "multiValueQueryStringParameters": (dict, "an object of parameter names to lists"),
+    "pathParameters": (dict, "an object of path parameter names to values"),
+}
+
+
 def _check_proxy_event(event: object) -> None:
     """A REST proxy event has a method, a path and a request context naming its API (an ALB
     event has the first two and `requestContext.elb` instead; the caller and the correlation
@@ -182,8 +196,19 @@ def _check_proxy_event(event: object) -> None:
         and isinstance(event.get("requestContext"), dict)
         and isinstance(event["requestContext"].get("apiId"), str)
     ):
-        return
-    if isinstance(event, dict):
+        wrong = next(
+            (
+                (key, allowed)
+                for key, (kind, allowed) in _PROXY_FIELDS.items()
+                if event.get(key) is not None and not isinstance(event[key], kind)
+            ),
+            None,
+        )
+        if wrong is None:
+            return
+        key, allowed = wrong
+        got = f"'{key}' of type {type(event[key]).__name__}, where API Gateway sends {allowed}"
+    elif isinstance(event, dict):
         got = f"an event with keys: {', '.join(sorted(map(str, event))[:20]) or '(none)'}"
     else:
         got = f"a {type(event).__name__}"
