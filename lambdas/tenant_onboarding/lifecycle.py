@@ -14,10 +14,9 @@ from lambdas.tenant_onboarding import core_writes, events, repository
 from lambdas.tenant_onboarding.connections import core
 from lambdas.tenant_onboarding.errors import invalid_field, not_found
 from lambdas.tenant_onboarding.repository import Plan, Tenant
-from lambdas.tenant_onboarding.settings import APPS
+from lambdas.tenant_onboarding.settings import APPS, TENANT_ID_SHAPE
 from lambdas.tenant_onboarding.steps import Step
 
-_UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 _SLUG_SHAPE = re.compile(r"^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$")
 
 ONBOARDING_HEAD = ("tenant", "subscription", "roles", "admin_user")
@@ -54,7 +53,7 @@ def onboarding_step_names(apps: Iterable[str], sso: bool) -> list[str]:
 
 def parse_reference(reference: str) -> uuid.UUID | str | None:
     """A tenant id or a slug; None for anything that cannot name a tenant."""
-    if _UUID.match(reference):
+    if TENANT_ID_SHAPE.match(reference):
         return uuid.UUID(reference)
     if _SLUG_SHAPE.match(reference):
         return reference

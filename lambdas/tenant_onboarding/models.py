@@ -17,7 +17,12 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from lambdas.tenant_onboarding.errors import FieldError
-from lambdas.tenant_onboarding.settings import APPS, RESERVED_SLUGS, SSO_SECRET_PREFIX
+from lambdas.tenant_onboarding.settings import (
+    APPS,
+    RESERVED_SLUGS,
+    SSO_SECRET_PREFIX,
+    TENANT_ID_SHAPE,
+)
 
 App = Literal["crm", "hr", "accounting", "inventory", "affiliate"]
 
@@ -54,6 +59,8 @@ def check_slug(value: str) -> str:
         )
     if value[2:4] == "--":
         raise ValueError("must not have '--' in the third and fourth place (reserved for IDNs)")
+    if TENANT_ID_SHAPE.match(value):
+        raise ValueError("must not have the form of a tenant id (a UUID)")
     if value in RESERVED_SLUGS:
         raise ValueError(f"'{value}' is reserved")
     return value

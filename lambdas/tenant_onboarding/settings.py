@@ -8,10 +8,16 @@ the current values. Database connections are not here: `lambdas.shared.dsn` reso
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 
 APPS: tuple[str, ...] = ("crm", "hr", "accounting", "inventory", "affiliate")
 RESERVED_SLUGS: frozenset[str] = frozenset({"www", "api", "admin", "app", "mail", "static", *APPS})
+# How a tenant id is written in a path. A reference of this shape is looked up as an id, so no
+# slug may have it.
+TENANT_ID_SHAPE = re.compile(
+    r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+)
 
 MAX_BODY_BYTES = 64 * 1024
 # A request holds its tenant for this long and renews it after every step; a request that

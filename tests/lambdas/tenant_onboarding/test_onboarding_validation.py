@@ -89,6 +89,8 @@ INVALID = [
     ("slug-dot", _body(slug="acme.corp"), "slug"),
     ("slug-unicode", _body(slug="acmé"), "slug"),
     ("slug-idn-prefix", _body(slug="xn--acme"), "slug"),
+    ("slug-tenant-id-shape", _body(slug="8edcdcc0-8a96-4633-8f00-e74476da1afe"), "slug"),
+    ("slug-nil-uuid", _body(slug="00000000-0000-0000-0000-000000000000"), "slug"),
     *(
         (f"slug-reserved-{word}", _body(slug=word), "slug")
         for word in (
@@ -225,6 +227,15 @@ def test_create_body_of_exactly_64_kib_is_read(cloud: Cloud) -> None:
 
     assert reply.status == 400
     assert reply.field_errors() == {"pad": "is not a field of this request"}
+
+
+def test_create_slug_shaped_like_a_tenant_id_is_refused(cloud: Cloud) -> None:
+    # GET /tenants/<uuid> looks the reference up as an id: such a slug could never be reached
+    # by its slug, and could shadow the tenant whose id it is.
+    reply = call("create_tenant.json", body=_body(slug="8edcdcc0-8a96-4633-8f00-e74476da1afe"))
+
+    assert reply.status == 400
+    assert reply.field_errors() == {"slug": "must not have the form of a tenant id (a UUID)"}
 
 
 def test_create_base64_body_is_decoded_and_checked(cloud: Cloud) -> None:
