@@ -121,7 +121,7 @@ def forget_stale(
     documents, while PostgreSQL keeps the tenants. Returns the slugs removed.
 
     Only a tenant the demo created (its Idempotency-Key) is removed; a tenant of the same
-    slug made any other way (the README's sample event also creates `acme`) stops the demo
+    slug made any other way stops the demo
     with OnboardingError, and nothing is deleted."""
     pool_id = api.function.environment["USER_POOL_ID"]
     forgotten = []
@@ -134,9 +134,10 @@ def forget_stale(
             raise OnboardingError(
                 f"the local platform has a tenant {tenant.slug!r} that `make demo` did not "
                 f"create (id {tenant_id}), and the demo's tenants (scripts/demo_tenants.json) "
-                f"need that slug; the demo deletes only its own tenants. Offboard and remove "
-                f"it, or start from empty local data: `make down`, then remove the PostgreSQL "
-                f"cluster directory (README, Local platform)"
+                f"need that slug; the demo deletes only its own tenants, and an offboarded "
+                f"tenant keeps its slug. Start from empty local data: `make down`, then remove "
+                f"the PostgreSQL cluster directory (`python -m scripts.local_platform status` "
+                f"names it as 'postgres data'; remove its parent)"
             )
         email = str(tenant.request["admin_email"])
         users = cognito.list_users(UserPoolId=pool_id, Filter=f'email = "{email}"')["Users"]
