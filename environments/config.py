@@ -232,6 +232,12 @@ class EnvironmentConfig(_Frozen):
         return f"{self.name_prefix}-{self.name}"
 
     @property
+    def default_tags(self) -> dict[str, str]:
+        """Tags the provider puts on every resource of the stack; the local platform tells a
+        deployed resource from its own by them."""
+        return {"Project": self.name_prefix, "Environment": self.name, "ManagedBy": "cdktf"}
+
+    @property
     def state_key(self) -> str:
         """The S3 backend key, derived so that it can never point at another environment."""
         return f"{self.name_prefix}/{self.name}/terraform.tfstate"

@@ -20,7 +20,7 @@ ENDPOINT_SERVICES: tuple[str, ...] = (
 def configure_provider(
     stack: TerraformStack, config: EnvironmentConfig, settings: PlatformSettings
 ) -> AwsProvider:
-    tags = {"Project": config.name_prefix, "Environment": config.name, "ManagedBy": "cdktf"}
+    tags = config.default_tags
     endpoint = settings.endpoint
     if endpoint is None:
         return AwsProvider(

@@ -166,6 +166,11 @@ class Demo:
         self.deployment = deployment
         for name, value in sorted(deployment.outputs.items()):
             say(f"output {name} = {value}")
+        from scripts.local_platform import refresh_user_pool
+
+        # The deployed functions use the stack's user pool: so must a hand call with
+        # platform.env, and the demo's own look-ups.
+        self.platform_env = refresh_user_pool(echo=say)
         return (
             f"{deployment.resources} resources in {directory.name}: {deployment.added} added, "
             f"{deployment.changed} changed, {deployment.destroyed} destroyed; "

@@ -13,7 +13,7 @@ import argparse
 import fcntl
 import os
 import sys
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,7 +23,7 @@ from lambdas.shared.db import Connection
 from modules.identity_names import PLATFORM_ADMIN_GROUP, TENANT_ADMIN_GROUP
 from modules.naming import Naming
 from scripts.platform_services import provision
-from scripts.platform_services.files import role_passwords, write_env_file
+from scripts.platform_services.files import read_env_file, role_passwords, write_env_file
 from scripts.platform_services.moto import FOREIGN_READY_TIMEOUT_SECONDS, MotoError, MotoServer
 from scripts.platform_services.os_user import ensure_system_user, server_user
 from scripts.platform_services.postgres_server import Cluster, PostgresError, locate_cluster
@@ -156,14 +156,35 @@ def _provision(settings: Settings, cluster: Cluster, echo: Echo) -> dict[str, st
     )
     created = provision.ensure_buckets(env, buckets)
     echo(f"buckets ready: {', '.join(buckets)} ({len(created)} created)")
-    naming = Naming.for_environment(load_environment(LOCAL_ENVIRONMENT))
-    pool_id, new_pool = provision.ensure_user_pool(
-        env, naming.name("users"), [TENANT_ADMIN_GROUP, PLATFORM_ADMIN_GROUP]
-    )
-    env = {**env, "USER_POOL_ID": pool_id, "EVENT_BUS_NAME": "default"}
-    echo(f"user pool ready: {pool_id} ({'created' if new_pool else 'existing'})")
+    env = {**env, "USER_POOL_ID": _user_pool(env, echo), "EVENT_BUS_NAME": "default"}
     write_env_file(settings.env_file, env)
     echo(f"wrote {settings.env_file}")
+    return env
+
+
+def _user_pool(env: Mapping[str, str], echo: Echo) -> str:
+    config = load_environment(LOCAL_ENVIRONMENT)
+    pool_id, how = provision.ensure_user_pool(
+        env,
+        Naming.for_environment(config).name("users"),
+        [TENANT_ADMIN_GROUP, PLATFORM_ADMIN_GROUP],
+        config.default_tags,
+    )
+    echo(f"user pool ready: {pool_id} ({how})")
+    return pool_id
+
+
+def refresh_user_pool(settings: Settings | None = None, *, echo: Echo = _echo) -> dict[str, str]:
+    """Point platform.env at the dev stack's user pool once it is deployed into the emulator
+    (what `make up` would choose now); the updated variables."""
+    settings = settings or Settings.from_env()
+    with _exclusive(settings):
+        env = read_env_file(settings.env_file)
+        pool_id = _user_pool(env, echo)
+        if env.get("USER_POOL_ID") != pool_id:
+            env["USER_POOL_ID"] = pool_id
+            write_env_file(settings.env_file, env)
+            echo(f"wrote {settings.env_file}: USER_POOL_ID={pool_id}")
     return env
 
 

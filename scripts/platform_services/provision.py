@@ -175,13 +175,25 @@ def _emulator_client(env: Mapping[str, str], service: str) -> Any:
     return client
 
 
-def ensure_user_pool(env: Mapping[str, str], name: str, groups: list[str]) -> tuple[str, bool]:
-    """The emulator's user pool `name`, shaped as modules/identity.py makes it (email sign-in,
-    immutable `custom:tenant_id`, the platform's groups); (id, created)."""
+def ensure_user_pool(
+    env: Mapping[str, str], name: str, groups: list[str], deployed_tags: Mapping[str, str]
+) -> tuple[str, str]:
+    """The emulator's user pool `name`; (id, "deployed", "existing" or "created").
+
+    Once `make demo` has deployed dev into the emulator, its pool (the one carrying the
+    stack's `deployed_tags`) is the pool: the deployed functions use it, so hand calls must
+    too, or one email could become the admin of a tenant in each pool. Before that, a pool of
+    the local platform's own, shaped as modules/identity.py makes it (email sign-in,
+    immutable `custom:tenant_id`, the platform's groups)."""
     cognito = _emulator_client(env, "cognito-idp")
-    for pool in cognito.list_user_pools(MaxResults=60).get("UserPools", []):
-        if pool["Name"] == name:
-            return str(pool["Id"]), False
+    pools = cognito.list_user_pools(MaxResults=60).get("UserPools", [])
+    named = [str(pool["Id"]) for pool in pools if pool["Name"] == name]
+    for pool_id in named:
+        tags = cognito.describe_user_pool(UserPoolId=pool_id)["UserPool"].get("UserPoolTags", {})
+        if all(tags.get(key) == value for key, value in deployed_tags.items()):
+            return pool_id, "deployed"
+    if named:
+        return named[0], "existing"
     pool_id = str(
         cognito.create_user_pool(
             PoolName=name,
@@ -191,7 +203,7 @@ def ensure_user_pool(env: Mapping[str, str], name: str, groups: list[str]) -> tu
     )
     for group in groups:
         cognito.create_group(GroupName=group, UserPoolId=pool_id)
-    return pool_id, True
+    return pool_id, "created"
 
 
 def ensure_buckets(env: Mapping[str, str], buckets: list[str]) -> list[str]:
