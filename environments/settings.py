@@ -14,8 +14,9 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
-from pydantic import Field, ValidationError, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from environments.loader import ConfigError
@@ -40,12 +41,27 @@ class PlatformSettings(BaseSettings):
     target: Literal["offline", "emulator", "aws"] = "offline"
     backend: Literal["local", "s3"] | None = None
     aws_endpoint_url: str = "http://127.0.0.1:5055"
-    # The local platform's moto_server port (PLATFORM_MOTO_PORT): the endpoint's default.
-    moto_port: int = Field(default=5055, ge=1, le=65535)
+    # The local platform's moto_server port (PLATFORM_MOTO_PORT): the endpoint's default. The
+    # same range as scripts/platform_services/settings.py allows, which starts the server.
+    moto_port: int = Field(default=5055, ge=1024, le=65535)
     out_dir: Path = REPO_ROOT / "cdktf.out"
     state_dir: Path = REPO_ROOT / ".local" / "state"
     build_dir: Path = REPO_ROOT / "build"
     tf_provider_mirror: Path | None = None
+
+    @field_validator("aws_endpoint_url")
+    @classmethod
+    def _endpoint_url(cls, value: str) -> str:
+        parts = urlsplit(value)
+        try:
+            parts.port  # noqa: B018 (parsing the port is the check)
+        except ValueError as exc:
+            raise ValueError(f"has a bad port: {exc}") from exc
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("must be an http(s) URL with a host, such as http://127.0.0.1:5055")
+        if parts.path.strip("/") or parts.query or parts.fragment:
+            raise ValueError("must be the endpoint's root URL: no path, query or fragment")
+        return value
 
     @model_validator(mode="after")
     def _backend_default(self) -> PlatformSettings:

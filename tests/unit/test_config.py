@@ -171,6 +171,11 @@ def test_config_cross_field_error_names_the_problem_without_dumping_the_table() 
         ("PLATFORM_TARGET", "nonsense", "'offline', 'emulator' or 'aws'"),
         ("PLATFORM_BACKEND", "gcs", "'local' or 's3'"),
         ("PLATFORM_MOTO_PORT", "70000", "less than or equal to 65535"),
+        ("PLATFORM_MOTO_PORT", "80", "greater than or equal to 1024"),
+        ("PLATFORM_AWS_ENDPOINT_URL", "notaurl", "must be an http(s) URL with a host"),
+        ("PLATFORM_AWS_ENDPOINT_URL", "ftp://127.0.0.1:5055", "must be an http(s) URL"),
+        ("PLATFORM_AWS_ENDPOINT_URL", "http://127.0.0.1:99999", "has a bad port"),
+        ("PLATFORM_AWS_ENDPOINT_URL", "http://127.0.0.1:5055/s3", "no path, query or fragment"),
     ],
 )
 def test_settings_invalid_variable_is_named_with_value_and_allowed(
