@@ -23,7 +23,7 @@ from aws_lambda_powertools import Logger
 
 from lambdas.usage_aggregation.alb_logs import GZIP_ERRORS, AlbUsage
 from lambdas.usage_aggregation.settings import Settings
-from lambdas.usage_aggregation.window import day_window
+from lambdas.usage_aggregation.window import day_path, day_window
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -49,7 +49,7 @@ class LogFile:
 
 
 def day_prefix(log_prefix: str, account: str, region: str, day: date) -> str:
-    return f"{log_prefix}AWSLogs/{account}/elasticloadbalancing/{region}/{day:%Y/%m/%d}/"
+    return f"{log_prefix}AWSLogs/{account}/elasticloadbalancing/{region}/{day_path(day)}/"
 
 
 def log_file(key: str, etag: str, size: int) -> LogFile:

@@ -8,13 +8,14 @@ from collections.abc import Iterable
 from datetime import date
 
 from lambdas.usage_aggregation.core_usage import UsageRow
+from lambdas.usage_aggregation.window import day_path
 
 COLUMNS = ("date", "tenant_id", "tenant_slug", "app", "metric", "value")
 REPORT_PREFIX = "reports/usage/"
 
 
 def report_key(day: date) -> str:
-    return f"{REPORT_PREFIX}{day:%Y/%m/%d}.csv"
+    return f"{REPORT_PREFIX}{day_path(day)}.csv"
 
 
 def sort_rows(rows: Iterable[UsageRow]) -> list[UsageRow]:

@@ -17,6 +17,12 @@ class InvalidEventError(ValueError):
     """The event names no day the job can aggregate; the message says which field and why."""
 
 
+def day_path(day: date) -> str:
+    """`YYYY/MM/DD`, as ALB names its log folders and the report is named, with a four-digit
+    year for every year (`strftime("%Y")` writes the year 1 as `1` on Linux)."""
+    return f"{day.year:04d}/{day.month:02d}/{day.day:02d}"
+
+
 def day_window(day: date) -> tuple[datetime, datetime]:
     """The half-open UTC window [start, end) of a day."""
     start = datetime(day.year, day.month, day.day, tzinfo=UTC)

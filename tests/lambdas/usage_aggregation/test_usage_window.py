@@ -8,6 +8,8 @@ from datetime import UTC, date, datetime
 
 import pytest
 
+from lambdas.usage_aggregation.log_files import day_prefix
+from lambdas.usage_aggregation.report import report_key
 from lambdas.usage_aggregation.window import InvalidEventError, day_window, usage_day
 
 from .support import event
@@ -118,3 +120,20 @@ def test_window_invalid_events_name_the_field_and_the_format(
 ) -> None:
     with pytest.raises(InvalidEventError, match=message):
         usage_day(received, NOW)
+
+
+@pytest.mark.parametrize(
+    ("case", "day", "report", "logs"),
+    [
+        ("this-century", date(2026, 12, 2), "reports/usage/2026/12/02.csv", "2026/12/02/"),
+        ("year-one", date(1, 1, 1), "reports/usage/0001/01/01.csv", "0001/01/01/"),
+        ("three-digit-year", date(999, 3, 4), "reports/usage/0999/03/04.csv", "0999/03/04/"),
+    ],
+)
+def test_report_and_log_folders_have_four_digit_years(
+    case: str, day: date, report: str, logs: str
+) -> None:
+    assert report_key(day) == report, case
+    assert day_prefix("", "111122223333", "eu-west-1", day) == (
+        f"AWSLogs/111122223333/elasticloadbalancing/eu-west-1/{logs}"
+    )
