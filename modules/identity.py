@@ -14,6 +14,7 @@ from cdktf_cdktf_provider_aws.cognito_user_pool import (
     CognitoUserPoolSchema,
     CognitoUserPoolSchemaStringAttributeConstraints,
     CognitoUserPoolSoftwareTokenMfaConfiguration,
+    CognitoUserPoolUsernameConfiguration,
     CognitoUserPoolUserPoolAddOns,
 )
 from cdktf_cdktf_provider_aws.cognito_user_pool_client import (
@@ -51,6 +52,9 @@ class Identity(Construct):
             "UserPool",
             name=naming.name("users"),
             username_attributes=["email"],
+            # Sign-in names are case-insensitive, so one address is one user however it is
+            # typed; Cognito fixes this when the pool is made (a change replaces the pool).
+            username_configuration=CognitoUserPoolUsernameConfiguration(case_sensitive=False),
             auto_verified_attributes=["email"],
             mfa_configuration=cognito.mfa,
             software_token_mfa_configuration=CognitoUserPoolSoftwareTokenMfaConfiguration(

@@ -67,10 +67,12 @@ def check_slug(value: str) -> str:
 
 
 def check_email(value: str) -> str:
+    """The address in lower case: the user pool compares sign-in names case-insensitively
+    (modules/identity.py), so `OPS@example.com` and `ops@example.com` are one user."""
     match = _EMAIL.match(value)
     if not match or len(value) > 254 or len(match["local"]) > 64 or ".." in value:
         raise ValueError("must be an email address such as admin@example.com")
-    return f"{match['local']}@{match['domain'].lower()}"
+    return value.lower()
 
 
 def check_https_url(value: str) -> str:

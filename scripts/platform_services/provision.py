@@ -198,6 +198,7 @@ def ensure_user_pool(
         cognito.create_user_pool(
             PoolName=name,
             UsernameAttributes=["email"],
+            UsernameConfiguration={"CaseSensitive": False},
             Schema=[{"Name": "tenant_id", "AttributeDataType": "String", "Mutable": False}],
         )["UserPool"]["Id"]
     )

@@ -112,6 +112,7 @@ def test_cognito_pool_tenant_attribute_mfa_and_alb_authentication(
     assert pool["schema"][0]["mutable"] is False
     assert pool["password_policy"]["minimum_length"] >= 12
     assert pool["admin_create_user_config"]["allow_admin_create_user_only"] is True
+    assert pool["username_configuration"] == {"case_sensitive": False}
     assert only(stack, "aws_cognito_user_pool_domain")["domain"].startswith(f"platform-{env}-auth")
     client = only(stack, "aws_cognito_user_pool_client")
     assert client["generate_secret"] is True and client["allowed_oauth_flows"] == ["code"]

@@ -177,6 +177,23 @@ def test_create_admin_email_of_another_tenants_user_is_409(
     assert databases.tenants_with_slug(second["slug"]) == 0
 
 
+def test_create_admin_email_in_other_case_is_the_same_user(
+    cloud: Cloud, databases: Databases, created: list[str]
+) -> None:
+    first = new_request("case1")
+    second = new_request("case2", admin_email=first["admin_email"].upper())
+    created += [first["slug"], second["slug"]]
+    made = call("create_tenant.json", body=first, headers={"Idempotency-Key": None})
+    assert made.status == 201
+
+    reply = call("create_tenant.json", body=second, headers={"Idempotency-Key": None})
+
+    assert reply.status == 409
+    assert reply.field_errors() == {"admin_email": "is already a user of another tenant"}
+    [user] = cloud.users(made.body["tenant_id"])
+    assert user["attributes"]["email"] == first["admin_email"].lower()
+
+
 def test_create_with_saml_sso_makes_the_identity_provider(
     cloud: Cloud, databases: Databases, created: list[str]
 ) -> None:
