@@ -37,7 +37,7 @@ from policies import infra_iam
 
 STAGE = "v1"
 # (path under the API root, HTTP methods). Every method of both resources reaches the
-# function, which routes GET/POST/PATCH/DELETE (DESIGN.md section 6) and answers 405 with
+# function, which routes GET/POST/PATCH/DELETE (README, Tenant API) and answers 405 with
 # `Allow` to the rest; a method API Gateway did not know would get its own 403 instead.
 ROUTES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("tenants", ("ANY",)),
