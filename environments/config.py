@@ -169,12 +169,19 @@ class EnvironmentConfig(_Frozen):
             raise ValueError(f"must be one of {', '.join(map(str, LOG_RETENTION_DAYS))}")
         return value
 
+    @field_validator("apps", mode="before")
+    @classmethod
+    def _app_names(cls, value: object) -> object:
+        # Before the tables are read as apps: an unknown app would otherwise first be
+        # reported as missing its fields.
+        unknown = sorted(set(value) - set(APP_NAMES)) if isinstance(value, dict) else []
+        if unknown:
+            raise ValueError(f"unknown app {unknown[0]!r}; allowed: {', '.join(APP_NAMES)}")
+        return value
+
     @field_validator("apps")
     @classmethod
     def _apps(cls, value: dict[str, AppConfig]) -> dict[str, AppConfig]:
-        unknown = sorted(set(value) - set(APP_NAMES))
-        if unknown:
-            raise ValueError(f"unknown app {unknown[0]!r}; allowed: {', '.join(APP_NAMES)}")
         missing = [app for app in APP_NAMES if app not in value]
         if missing:
             raise ValueError(f"missing app {missing[0]!r}; every one of {', '.join(APP_NAMES)}")

@@ -5,9 +5,9 @@ from __future__ import annotations
 import tomllib
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from environments.config import EnvironmentConfig
 
@@ -30,9 +30,27 @@ def merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
     return merged
 
 
+def _settings_at(location: tuple[Any, ...]) -> list[str]:
+    """The settings a table at `location` (its parent's path) may hold."""
+    model: type[BaseModel] = EnvironmentConfig
+    for part in location:
+        field = model.model_fields.get(str(part))
+        if field is None:
+            continue  # a key of a table of tables, such as the app name in apps.<app>
+        annotation = field.annotation
+        for candidate in (annotation, *get_args(annotation)):
+            if isinstance(candidate, type) and issubclass(candidate, BaseModel):
+                model = candidate
+                break
+    return [name for name in model.model_fields if name != "name"]
+
+
 def _describe(error: Any) -> str:
     location = ".".join(str(part) for part in error["loc"]) or "(environment)"
     message = str(error["msg"]).removeprefix("Value error, ")
+    if error["type"] == "extra_forbidden":
+        allowed = ", ".join(_settings_at(tuple(error["loc"][:-1])))
+        return f"{location}: is not a setting here; allowed: {allowed}"
     # A whole table as the value (a check across fields) would bury the message: name it only.
     if error["type"] in {"missing", "extra_forbidden"} or isinstance(error["input"], dict):
         return f"{location}: {message}"

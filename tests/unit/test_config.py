@@ -112,7 +112,24 @@ INVALID = [
     pytest.param(
         "domain_name", "Not A Domain", ["domain_name = 'Not A Domain'", "DNS name"], id="bad-domain"
     ),
-    pytest.param("apps.crm.surprise", 1, ["apps.crm.surprise", "Extra inputs"], id="unknown-field"),
+    pytest.param(
+        "apps.crm.surprise",
+        1,
+        ["apps.crm.surprise: is not a setting here; allowed: listener_priority, instance_type"],
+        id="unknown-field",
+    ),
+    pytest.param(
+        "database.surprise",
+        1,
+        ["database.surprise: is not a setting here; allowed: engine_version, multi_az"],
+        id="unknown-nested-field",
+    ),
+    pytest.param(
+        "apps.erp",
+        {"min_size": 1},
+        ["apps: unknown app 'erp'; allowed: crm, hr, accounting"],
+        id="unknown-app-without-its-fields",
+    ),
     pytest.param("state_bucket", DELETE, ["state_bucket", "Field required"], id="missing-field"),
 ]
 
