@@ -431,9 +431,11 @@ def print_summary(records: Sequence[StepRecord], total: float) -> None:
 
 
 def _duration(seconds: float) -> str:
-    return (
-        f"{seconds:.1f} s" if seconds < 60 else f"{int(seconds // 60)} min {seconds % 60:02.0f} s"
-    )
+    """`12.3 s` under a minute, else whole seconds as `2 min 05 s` (119.6 s is `2 min 00 s`)."""
+    if round(seconds, 1) < 60:
+        return f"{seconds:.1f} s"
+    minutes, rest = divmod(round(seconds), 60)
+    return f"{minutes} min {rest:02d} s"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
