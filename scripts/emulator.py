@@ -336,6 +336,11 @@ def _diagnostic(diagnostic: dict[str, Any]) -> str:
     return f"  {address}: {text}" if address else f"  {text}"
 
 
+def _no_op(change: dict[str, Any]) -> bool:
+    """A planned change that applies nothing: a data source read, or a resource left as is."""
+    return change.get("action") in ("read", "no-op")
+
+
 class _Progress:
     """Counts what terraform read back and changed; says what it waits on now and then."""
 
@@ -349,8 +354,10 @@ class _Progress:
 
     def update(self, message: dict[str, Any]) -> None:
         kind = message.get("type")
-        address = message.get("hook", {}).get("resource", {}).get("addr", "")
-        if address.startswith("data."):
+        # Hooks carry the resource under "hook", planned changes under "change".
+        body = message.get("hook") or message.get("change") or {}
+        address = str(body.get("resource", {}).get("addr", ""))
+        if address.startswith("data.") or (kind == "planned_change" and _no_op(body)):
             return
         if kind == "refresh_complete":
             self.refreshed += 1
