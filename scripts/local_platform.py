@@ -217,7 +217,8 @@ def down(
 def _stop(settings: Settings, services: frozenset[str], echo: Echo) -> None:
     if MOTO in services:
         stopped = _moto(settings).stop()
-        echo("stopped moto_server" if stopped else "moto_server was not running (ours)")
+        # stop() only stops the server this checkout started (its pid file), never another's.
+        echo("stopped moto_server" if stopped else "moto_server of this checkout was not running")
     if POSTGRES in services:
         cluster = _cluster(settings)
         if cluster.running_port() is None:
