@@ -28,10 +28,13 @@ _DB_CLASS = re.compile(r"^db\.[a-z][a-z0-9-]*\d[a-z0-9-]*\.[a-z0-9]+$")
 
 PositiveInt = Annotated[int, Field(gt=0)]
 Percent = Annotated[float, Field(gt=0, le=100)]
+Cidr = Annotated[ipaddress.IPv4Network, Field(strict=False)]
 
 
 class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    # Strict: TOML has its own types, so "yes" for a flag or "14" for a number is a mistake
+    # to report, not a value to convert. CIDRs are written as strings (Cidr parses them).
+    model_config = ConfigDict(frozen=True, extra="forbid", strict=True)
 
 
 class AlarmThresholds(_Frozen):
@@ -124,10 +127,10 @@ class EnvironmentConfig(_Frozen):
     account_id: Annotated[str, Field(pattern=r"^\d{12}$")]
     region: str
     availability_zones: Annotated[list[str], Field(min_length=1, max_length=6)]
-    vpc_cidr: ipaddress.IPv4Network
-    public_subnet_cidrs: list[ipaddress.IPv4Network]
-    app_subnet_cidrs: list[ipaddress.IPv4Network]
-    data_subnet_cidrs: list[ipaddress.IPv4Network]
+    vpc_cidr: Cidr
+    public_subnet_cidrs: list[Cidr]
+    app_subnet_cidrs: list[Cidr]
+    data_subnet_cidrs: list[Cidr]
     nat_gateways: Literal["single", "per_az"]
     domain_name: str
     name_prefix: Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]{1,11}$")] = "platform"

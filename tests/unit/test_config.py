@@ -131,6 +131,24 @@ INVALID = [
         id="unknown-app-without-its-fields",
     ),
     pytest.param("state_bucket", DELETE, ["state_bucket", "Field required"], id="missing-field"),
+    pytest.param(
+        "alb_deletion_protection",
+        "yes",
+        ["alb_deletion_protection = 'yes'", "Input should be a valid boolean"],
+        id="flag-as-string",
+    ),
+    pytest.param(
+        "log_retention_days",
+        "14",
+        ["log_retention_days = '14'", "Input should be a valid integer"],
+        id="number-as-string",
+    ),
+    pytest.param(
+        "apps.crm.cpu_target_percent",
+        "60",
+        ["apps.crm.cpu_target_percent = '60'", "Input should be a valid number"],
+        id="percent-as-string",
+    ),
 ]
 
 
