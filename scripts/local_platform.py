@@ -188,17 +188,28 @@ def refresh_user_pool(settings: Settings | None = None, *, echo: Echo = _echo) -
     return env
 
 
-def up(settings: Settings | None = None, *, echo: Echo = _echo) -> PlatformInfo:
-    """Start whatever is not running, converge databases and buckets, write platform.env."""
+def up(
+    settings: Settings | None = None, *, echo: Echo = _echo, stop_on_failure: bool = False
+) -> PlatformInfo:
+    """Start whatever is not running, converge databases and buckets, write platform.env.
+
+    If a step fails, the servers this call started stay up for a person to look at (`make
+    down` stops them), or are stopped again with `stop_on_failure` (test sessions, benchmarks).
+    """
     settings = settings or Settings.from_env()
     with _exclusive(settings):
         cluster = _cluster(settings)
-        started = set()
-        if _start_postgres(settings, cluster, echo):
-            started.add(POSTGRES)
-        if _start_moto(_moto(settings), echo):
-            started.add(MOTO)
-        env = _provision(settings, cluster, echo)
+        started: set[str] = set()
+        try:
+            if _start_postgres(settings, cluster, echo):
+                started.add(POSTGRES)
+            if _start_moto(_moto(settings), echo):
+                started.add(MOTO)
+            env = _provision(settings, cluster, echo)
+        except BaseException:
+            if stop_on_failure and started:
+                _stop(settings, frozenset(started), echo)
+            raise
     return PlatformInfo(env, settings.env_file, frozenset(started))
 
 
@@ -272,7 +283,7 @@ def session_lease(
         settings.sessions_dir.mkdir(exist_ok=True)
         lease.touch()
     try:
-        info = up(settings, echo=echo)
+        info = up(settings, echo=echo, stop_on_failure=True)
         with _exclusive(settings):
             recorded = set(marker.read_text().split()) if marker.is_file() else set()
             if info.started | recorded:

@@ -20,7 +20,8 @@ class FakeServers:
         self.starts = starts
         self.stopped: list[frozenset[str]] = []
 
-    def up(self, settings: Settings, *, echo: object) -> PlatformInfo:
+    def up(self, settings: Settings, *, echo: object, stop_on_failure: bool) -> PlatformInfo:
+        assert stop_on_failure  # a session never leaves half-started servers behind
         started = self.starts.pop(0) if self.starts else frozenset()
         return PlatformInfo({}, settings.env_file, started)
 
@@ -85,3 +86,30 @@ def test_lease_of_a_dead_session_does_not_keep_servers_up(
 
     assert fake.stopped == [frozenset({MOTO})]
     assert list(settings.sessions_dir.iterdir()) == []
+
+
+def test_up_that_fails_stops_the_servers_it_started_only_when_asked(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    stopped: list[frozenset[str]] = []
+
+    def provision_fails(*args: object) -> dict[str, str]:
+        raise RuntimeError("a migration failed")
+
+    monkeypatch.setattr(local_platform, "_cluster", lambda settings: None)
+    monkeypatch.setattr(local_platform, "_moto", lambda settings: None)
+    monkeypatch.setattr(local_platform, "_start_postgres", lambda settings, cluster, echo: True)
+    monkeypatch.setattr(local_platform, "_start_moto", lambda moto, echo: False)  # already up
+    monkeypatch.setattr(local_platform, "_provision", provision_fails)
+    monkeypatch.setattr(
+        local_platform, "_stop", lambda settings, services, echo: stopped.append(services)
+    )
+
+    with pytest.raises(RuntimeError, match="a migration failed"):
+        local_platform.up(settings, echo=print)
+    left_up = list(stopped)
+    with pytest.raises(RuntimeError, match="a migration failed"):
+        local_platform.up(settings, echo=print, stop_on_failure=True)
+
+    assert left_up == []  # a person's `make up` keeps them for a look
+    assert stopped == [frozenset({POSTGRES})]  # never the moto_server it found running
