@@ -30,6 +30,7 @@ from scripts import demo as demo_module
 from scripts import emulator
 from scripts.emulator_exclusions import EXCLUSIONS
 from scripts.local_platform import PlatformInfo
+from scripts.platform_services.files import read_env_file
 
 pytestmark = pytest.mark.e2e
 
@@ -86,7 +87,9 @@ def test_demo_synthesizes_validates_and_plans_every_environment(demo: demo_modul
     assert not any(record.failed for record in records.values())
 
 
-def test_demo_deploys_dev_into_the_emulator(demo: demo_module.Demo, aws: Any) -> None:
+def test_demo_deploys_dev_into_the_emulator(
+    demo: demo_module.Demo, aws: Any, local_platform: PlatformInfo
+) -> None:
     deployment = demo.deployment
     assert deployment is not None
     config = load_environment("dev")
@@ -121,6 +124,10 @@ def test_demo_deploys_dev_into_the_emulator(demo: demo_module.Demo, aws: Any) ->
     pool = aws("cognito-idp").describe_user_pool(UserPoolId=deployment.outputs["user_pool_id"])
     attributes = {attribute["Name"] for attribute in pool["UserPool"]["SchemaAttributes"]}
     assert "custom:tenant_id" in attributes
+    # A hand call with platform.env uses the pool the deployed functions use.
+    onboarding = deployed[naming.name("tenant-onboarding")]["Environment"]["Variables"]
+    assert onboarding["USER_POOL_ID"] == deployment.outputs["user_pool_id"]
+    assert read_env_file(local_platform.env_file)["USER_POOL_ID"] == onboarding["USER_POOL_ID"]
     instances = aws("rds").describe_db_instances()["DBInstances"]
     assert not [db for db in instances if db["DBInstanceIdentifier"].startswith(naming.base)]
 
