@@ -99,13 +99,21 @@ def _same_request(
     return None
 
 
-def _check_admin_email(settings: Settings, email: str) -> None:
-    """Cognito keeps one user per email, and a user belongs to one tenant."""
-    if identity.find_user(settings.user_pool_id, email) is not None:
-        raise conflict(
-            "the admin email belongs to a user of another tenant",
-            [FieldError("admin_email", "is already a user of another tenant")],
-        )
+def _admin_email_taken(settings: Settings, email: str) -> bool:
+    """An email is the admin of one tenant for good: the core database names every tenant's
+    admin (offboarded ones too), and Cognito keeps one user per email, which belongs to one
+    tenant (a pool can hold users the core database does not know of, and the reverse)."""
+    with core().as_control_plane() as cur:
+        if repository.admin_email_holder(cur, email) is not None:
+            return True
+    return identity.find_user(settings.user_pool_id, email) is not None
+
+
+def _email_conflict() -> ApiError:
+    return conflict(
+        "the admin email belongs to a user of another tenant",
+        [FieldError("admin_email", "is already a user of another tenant")],
+    )
 
 
 def _steps(tenant: Tenant, settings: Settings, caller: Caller, owner: uuid.UUID) -> list[Step]:
@@ -189,7 +197,14 @@ def create_tenant(request: CreateTenant, key: str | None, caller: Caller) -> Cre
             holders = repository.find_for_request(cur, request.slug, key)
         tenant = _same_request(holders, request.slug, key, request_hash)
         if tenant is None:
-            _check_admin_email(settings, request.admin_email)
+            if _admin_email_taken(settings, request.admin_email):
+                # A concurrent run of this very request may have made its tenant and admin
+                # since the look-up above: only if it did not is the email another tenant's.
+                with core().as_control_plane() as cur:
+                    holders = repository.find_for_request(cur, request.slug, key)
+                if _same_request(holders, request.slug, key, request_hash) is None:
+                    raise _email_conflict()
+                continue
             with core().as_control_plane() as cur:
                 tenant_id = repository.insert_tenant(cur, stored, key, request_hash, owner)
                 tenant = repository.find(cur, tenant_id) if tenant_id else None

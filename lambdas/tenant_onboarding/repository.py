@@ -124,6 +124,17 @@ def find_for_request(cur: Cursor, slug: str, key: str | None) -> list[Tenant]:
     return [Tenant.from_row(row) for row in cur.fetchall()]
 
 
+def admin_email_holder(cur: Cursor, email: str) -> str | None:
+    """The slug of a tenant, of any status, whose admin is `email` (in any case), or None."""
+    cur.execute(
+        "SELECT slug FROM tenants WHERE lower(admin_email) = lower(%(email)s)"
+        " ORDER BY created_at LIMIT 1",
+        {"email": email},
+    )
+    row = cur.fetchone()
+    return str(row[0]) if row else None
+
+
 def insert_tenant(
     cur: Cursor,
     request: dict[str, Any],

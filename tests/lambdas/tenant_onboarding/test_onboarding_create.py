@@ -7,7 +7,9 @@ import uuid
 
 import pytest
 
+from lambdas.shared.db import Cursor
 from lambdas.tenant_onboarding import aws, documents, identity, repository
+from lambdas.tenant_onboarding.repository import Tenant
 from lambdas.tenant_onboarding.settings import ADMIN_GROUP
 from tests.lambdas.tenant_onboarding.conftest import Cloud
 from tests.lambdas.tenant_onboarding.support import Databases, call, create, new_request
@@ -175,6 +177,54 @@ def test_create_admin_email_of_another_tenants_user_is_409(
     assert reply.status == 409
     assert reply.field_errors() == {"admin_email": "is already a user of another tenant"}
     assert databases.tenants_with_slug(second["slug"]) == 0
+
+
+def test_create_admin_email_of_a_tenant_whose_user_is_gone_is_still_409(
+    cloud: Cloud, databases: Databases, created: list[str]
+) -> None:
+    # The core database, not only the user pool, says whose admin an email is: a pool that
+    # lost the user (another pool, a restarted emulator) must not free the email.
+    first = new_request("gone1")
+    second = new_request("gone2", admin_email=first["admin_email"])
+    created += [first["slug"], second["slug"]]
+    made = call("create_tenant.json", body=first, headers={"Idempotency-Key": None})
+    assert made.status == 201
+    [user] = cloud.users(made.body["tenant_id"])
+    aws.client("cognito-idp").admin_delete_user(
+        UserPoolId=cloud.pool_id, Username=user["Username"]
+    )
+
+    reply = call("create_tenant.json", body=second, headers={"Idempotency-Key": None})
+
+    assert reply.status == 409
+    assert reply.field_errors() == {"admin_email": "is already a user of another tenant"}
+    assert databases.tenants_with_slug(second["slug"]) == 0
+
+
+def test_create_that_loses_the_race_to_its_own_twin_replays_it(
+    cloud: Cloud, databases: Databases, created: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Two identical requests at once: this one looked for the slug before its twin made the
+    # tenant and its admin, and checks the email after. The email is the twin's, not another
+    # tenant's: the answer is the twin's 201, not 409.
+    request = new_request("twin")
+    created.append(request["slug"])
+    twin = call("create_tenant.json", body=request, headers={"Idempotency-Key": None})
+    assert twin.status == 201
+    real = repository.find_for_request
+    looks: list[int] = []
+
+    def before_the_twin(cur: Cursor, slug: str, key: str | None) -> list[Tenant]:
+        looks.append(1)
+        return [] if len(looks) == 1 else real(cur, slug, key)
+
+    monkeypatch.setattr(repository, "find_for_request", before_the_twin)
+
+    reply = call("create_tenant.json", body=request, headers={"Idempotency-Key": None})
+
+    assert (reply.status, reply.body) == (201, twin.body)
+    assert reply.headers["idempotent-replayed"] == "true"
+    assert databases.tenants_with_slug(request["slug"]) == 1
 
 
 def test_create_admin_email_in_other_case_is_the_same_user(
