@@ -129,7 +129,11 @@ def aggregate(
     rules = events.list_rules(NamePrefix=naming.base)["Rules"]
     rule = next(r for r in rules if r.get("ScheduleExpression"))
     _check_invoke_permission(lambda_client, function, rule["Arn"])
-    at = datetime.combine(day + timedelta(days=1), SCHEDULE_TIME, tzinfo=UTC)
+    # The rule fires at 00:30 UTC the day after; the function refuses a 'time' in the future,
+    # so a demo run just after midnight sends the time it runs instead (the same day).
+    at = min(
+        datetime.combine(day + timedelta(days=1), SCHEDULE_TIME, tzinfo=UTC), datetime.now(UTC)
+    )
     event = scheduled_event(rule["Arn"], at, config.account_id, config.region)
     response: dict[str, Any] = invoke(function, event, log)
     bucket = function.environment["DOCUMENT_BUCKET"]

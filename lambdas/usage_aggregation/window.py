@@ -11,6 +11,10 @@ DATE_FORMAT = "YYYY-MM-DD"
 # A backfill may replace a day's stored rows with none only when it says so (see job.py).
 ALLOW_EMPTY = "allow_empty"
 BACKFILL_FIELDS = ("date", ALLOW_EMPTY)
+# What an EventBridge schedule rule sends (modules/platform_core.py); its 'time' is when the
+# rule fired, which is never later than now by more than the clocks disagree.
+SCHEDULED_EVENT = {"source": "aws.events", "detail-type": "Scheduled Event"}
+SCHEDULE_CLOCK_SKEW = timedelta(minutes=5)
 
 
 class InvalidEventError(ValueError):
@@ -53,8 +57,14 @@ def usage_day(event: object, now: datetime | None = None) -> date:
                 f"'{ALLOW_EMPTY}' must be true or false, got {event[ALLOW_EMPTY]!r}"
             )
         return _backfill_day(event["date"], now or datetime.now(UTC))
-    if event.get("detail-type") == "Scheduled Event" or "time" in event:
-        return _scheduled_day(event.get("time"))
+    if "detail-type" in event or "source" in event or "time" in event:
+        for field, expected in SCHEDULED_EVENT.items():
+            if event.get(field) != expected:
+                raise InvalidEventError(
+                    f"'{field}' of a scheduled event must be {expected!r} (an EventBridge "
+                    f"schedule rule's event), got {event.get(field)!r}"
+                )
+        return _scheduled_day(event.get("time"), now or datetime.now(UTC))
     raise InvalidEventError(
         f'event must be {{"date": "{DATE_FORMAT}"}} or an EventBridge scheduled event with '
         f"'time', got keys {sorted(str(key) for key in event)}"
@@ -78,7 +88,7 @@ def _backfill_day(value: object, now: datetime) -> date:
     return day
 
 
-def _scheduled_day(value: object) -> date:
+def _scheduled_day(value: object, now: datetime) -> date:
     if not isinstance(value, str):
         raise InvalidEventError(
             f"'time' of a scheduled event must be an RFC 3339 timestamp such as "
@@ -95,7 +105,15 @@ def _scheduled_day(value: object) -> date:
         raise InvalidEventError(
             f"'time' of a scheduled event must carry a UTC offset or Z, got {value!r}"
         )
-    return moment.astimezone(UTC).date() - timedelta(days=1)
+    at = moment.astimezone(UTC)
+    if at > now + SCHEDULE_CLOCK_SKEW:
+        raise InvalidEventError(
+            f"'time' of a scheduled event must not be in the future (now {now:%Y-%m-%dT%H:%M:%SZ}),"
+            f" got {value!r}"
+        )
+    if at.date() == date.min:
+        raise InvalidEventError(f"'time' of a scheduled event has no day before it, got {value!r}")
+    return at.date() - timedelta(days=1)
 
 
 def allows_empty(event: Mapping[str, object]) -> bool:

@@ -15,6 +15,7 @@ from lambdas.usage_aggregation.window import InvalidEventError, day_window, usag
 from .support import event
 
 NOW = datetime(2026, 12, 3, 13, 0, tzinfo=UTC)
+SCHEDULED = event("scheduled_event.json")
 
 
 @pytest.fixture(params=["UTC", "Pacific/Kiritimati", "Pacific/Pago_Pago", "Asia/Kathmandu"])
@@ -48,8 +49,9 @@ def test_window_scheduled_event_time_is_read_in_utc(
     case: str, moment: str, day: date, host_time_zone: str
 ) -> None:
     scheduled = {**event("scheduled_event.json"), "time": moment}
+    fired = datetime.fromisoformat(moment)  # the function runs when the rule fires
 
-    assert usage_day(scheduled, NOW) == day, (case, host_time_zone)
+    assert usage_day(scheduled, fired) == day, (case, host_time_zone)
 
 
 def test_window_backfill_event_names_the_day(host_time_zone: str) -> None:
@@ -96,11 +98,35 @@ def test_window_backfill_of_the_last_complete_day_in_a_far_time_zone(host_time_z
         ("future", {"date": "2027-01-01"}, r"'date' must be a UTC day that is over"),
         (
             "scheduled-without-time",
-            {"detail-type": "Scheduled Event"},
+            {**SCHEDULED, "time": None},
             r"'time' of a scheduled event",
         ),
-        ("naive-time", {"time": "2026-12-01T00:05:00"}, r"must carry a UTC offset or Z"),
-        ("bad-time", {"time": "yesterday"}, r"'time' of a scheduled event must be an RFC 3339"),
+        ("naive-time", {**SCHEDULED, "time": "2026-12-01T00:05:00"}, r"UTC offset or Z"),
+        (
+            "bad-time",
+            {**SCHEDULED, "time": "yesterday"},
+            r"'time' of a scheduled event must be an RFC 3339",
+        ),
+        (
+            "future-time",
+            {**SCHEDULED, "time": "2099-01-01T00:30:00Z"},
+            r"'time' of a scheduled event must not be in the future \(now 2026-12-03T13:00:00Z\)",
+        ),
+        (
+            "time-of-the-first-day",
+            {**SCHEDULED, "time": "0001-01-01T00:30:00Z"},
+            r"'time' of a scheduled event has no day before it",
+        ),
+        (
+            "other-source",
+            {**SCHEDULED, "source": "evil"},
+            r"'source' of a scheduled event must be 'aws.events' .*, got 'evil'",
+        ),
+        (
+            "time-without-detail-type",
+            {"time": "2026-12-01T00:05:00Z", "source": "aws.events"},
+            r"'detail-type' of a scheduled event must be 'Scheduled Event'.*, got None",
+        ),
         ("empty", {}, r"event must be \{\"date\": \"YYYY-MM-DD\"\} or an EventBridge"),
         ("not-an-object", ["2026-11-30"], r"event must be an object"),
         (
