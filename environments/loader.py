@@ -76,7 +76,13 @@ def read_document(name: str, config_dir: Path = CONFIG_DIR) -> dict[str, Any]:
 
 def _read_toml(path: Path) -> dict[str, Any]:
     try:
-        return tomllib.loads(path.read_text())
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError as exc:
+        line = path.read_bytes()[: exc.start].count(b"\n") + 1
+        raise ConfigError(
+            f"{path} is not valid TOML: byte {exc.object[exc.start]:#04x} at line {line} is not "
+            "UTF-8 (TOML files are UTF-8)"
+        ) from exc
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path} is not valid TOML: {exc}") from exc
 

@@ -191,6 +191,14 @@ def test_config_toml_syntax_error_names_the_file(tmp_path: Path) -> None:
         read_document("dev", tmp_path)
 
 
+def test_config_file_that_is_not_utf8_names_the_file_and_line(tmp_path: Path) -> None:
+    (tmp_path / "base.toml").write_text('region = "eu-west-1"\n')
+    (tmp_path / "dev.toml").write_bytes(b'name_prefix = "platform"\n# caf\xe9\n')
+
+    with pytest.raises(ConfigError, match=r"dev\.toml is not valid TOML: byte 0xe9 at line 2"):
+        read_document("dev", tmp_path)
+
+
 def test_config_cross_field_error_names_the_problem_without_dumping_the_table() -> None:
     with pytest.raises(ConfigError) as raised:
         parse_environment("dev", with_change("public_subnet_cidrs", ["10.99.0.0/24"] * 2))
