@@ -269,7 +269,8 @@ def print_table(figures: dict[str, float]) -> None:
             sign = ">=" if target.higher_is_better else "<="
             limit = f"{sign} {target.limit:g}"
             verdict = "yes" if target.met(value) else "NO"
-        print(f"{key:<36} {value:>14,.3f} {limit:>12}  {verdict}")
+        shown = f"{value:,}" if isinstance(value, int) else f"{value:,.3f}"  # counts, figures
+        print(f"{key:<36} {shown:>14} {limit:>12}  {verdict}")
 
 
 def main(argv: list[str] | None = None) -> int:

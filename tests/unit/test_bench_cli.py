@@ -58,3 +58,16 @@ def test_partial_run_keeps_other_figures_with_their_own_time(
     assert written["synth_ratio"] == 2.0 and written["rollout_noop_s"] == 0.2
     assert written["measured_at"]["rls"] == "2026-01-01T00:00:00Z"
     assert sorted(written["measured_at"]) == ["rls", "synth"]
+
+
+def test_table_shows_counts_whole_and_judges_each_target(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    bench.print_table(
+        {"rollout_tables": 56, "rls_overhead_ratio": 1.077, "alb_parse_lines_per_s": 150_000}
+    )
+
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[1].split() == ["rollout_tables", "56", "reported", "-"]
+    assert lines[2].split() == ["rls_overhead_ratio", "1.077", "<=", "1.15", "yes"]
+    assert lines[3].split() == ["alb_parse_lines_per_s", "150,000", ">=", "200000", "NO"]
