@@ -126,6 +126,7 @@ def update_tenant(reference: str, change: UpdateTenant, caller: Caller) -> Tenan
             str(tenant.id),
             exc.step,
             "active",
+            exc.reason,
         ) from exc
     except LeaseLostError as exc:
         raise in_progress() from exc

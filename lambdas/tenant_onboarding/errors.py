@@ -83,11 +83,19 @@ def in_progress() -> ApiError:
     )
 
 
-def unfinished(message: str, tenant_id: str, step: str, status: str) -> ApiError:
-    """The work stopped at `step`; the tenant records it and the same request resumes it."""
+def unfinished(message: str, tenant_id: str, step: str, status: str, reason: str) -> ApiError:
+    """The work stopped at `step`; the tenant records it and the same request resumes it.
+    `reason` is the short, sanitized cause (steps.failure_reason: an AWS error code, a
+    SQLSTATE or one of this package's messages), so a caller can tell whether repeating the
+    request can help before what it points at is fixed."""
     return ApiError(
         HTTPStatus.SERVICE_UNAVAILABLE,
         message,
         headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
-        extra={"tenant_id": tenant_id, "status": status, "failed_step": step},
+        extra={
+            "tenant_id": tenant_id,
+            "status": status,
+            "failed_step": step,
+            "failure_reason": reason,
+        },
     )

@@ -92,7 +92,9 @@ class StepRunner:
         try:
             self.run(steps)
         except StepFailedError as exc:
-            raise unfinished(stopped, str(self.tenant_id), exc.step, self.failed_status) from exc
+            raise unfinished(
+                stopped, str(self.tenant_id), exc.step, self.failed_status, exc.reason
+            ) from exc
         except LeaseLostError as exc:
             raise in_progress() from exc
 

@@ -43,6 +43,7 @@ def detail(tenant: Tenant) -> dict[str, Any]:
         "activated_at": _time(tenant.activated_at),
         "offboarded_at": _time(tenant.offboarded_at),
         "failed_step": tenant.failed_step,
+        "failure_reason": tenant.failure_reason,
         "steps": _steps(planned, tenant.provisioning_steps),
     }
     if tenant.status in ("offboarding", "offboarded") or tenant.offboarding_steps:

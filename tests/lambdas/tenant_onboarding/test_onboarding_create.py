@@ -190,9 +190,7 @@ def test_create_admin_email_of_a_tenant_whose_user_is_gone_is_still_409(
     made = call("create_tenant.json", body=first, headers={"Idempotency-Key": None})
     assert made.status == 201
     [user] = cloud.users(made.body["tenant_id"])
-    aws.client("cognito-idp").admin_delete_user(
-        UserPoolId=cloud.pool_id, Username=user["Username"]
-    )
+    aws.client("cognito-idp").admin_delete_user(UserPoolId=cloud.pool_id, Username=user["Username"])
 
     reply = call("create_tenant.json", body=second, headers={"Idempotency-Key": None})
 

@@ -54,7 +54,7 @@ def test_get_by_id_and_by_slug_show_status_plan_apps_and_steps(
         "active",
     ]
     assert all(step["done_at"] for step in body["steps"])
-    assert body["failed_step"] is None
+    assert (body["failed_step"], body["failure_reason"]) == (None, None)
     assert "offboarding_steps" not in body
 
 
