@@ -52,7 +52,7 @@ def _describe(error: Any) -> str:
         allowed = ", ".join(_settings_at(tuple(error["loc"][:-1])))
         return f"{location}: is not a setting here; allowed: {allowed}"
     # A whole table as the value (a check across fields) would bury the message: name it only.
-    if error["type"] in {"missing", "extra_forbidden"} or isinstance(error["input"], dict):
+    if error["type"] == "missing" or isinstance(error["input"], dict):
         return f"{location}: {message}"
     return f"{location} = {error['input']!r}: {message}"
 

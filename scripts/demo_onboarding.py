@@ -121,8 +121,7 @@ def forget_stale(
     documents, while PostgreSQL keeps the tenants. Returns the slugs removed.
 
     Only a tenant the demo created (its Idempotency-Key) is removed; a tenant of the same
-    slug made any other way stops the demo
-    with OnboardingError, and nothing is deleted."""
+    slug made any other way stops the demo with OnboardingError, and nothing is deleted."""
     pool_id = api.function.environment["USER_POOL_ID"]
     forgotten = []
     for tenant in tenants:

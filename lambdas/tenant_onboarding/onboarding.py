@@ -104,7 +104,7 @@ def _admin_email_taken(settings: Settings, email: str) -> bool:
     admin (offboarded ones too), and Cognito keeps one user per email, which belongs to one
     tenant (a pool can hold users the core database does not know of, and the reverse)."""
     with core().as_control_plane() as cur:
-        if repository.admin_email_holder(cur, email) is not None:
+        if repository.admin_email_in_use(cur, email):
             return True
     return identity.find_user(settings.user_pool_id, email) is not None
 
@@ -196,15 +196,15 @@ def create_tenant(request: CreateTenant, key: str | None, caller: Caller) -> Cre
         with core().as_control_plane() as cur:
             holders = repository.find_for_request(cur, request.slug, key)
         tenant = _same_request(holders, request.slug, key, request_hash)
+        if tenant is None and _admin_email_taken(settings, request.admin_email):
+            # A concurrent run of this very request may have made its tenant and admin since
+            # the look-up above: only if it did not is the email another tenant's.
+            with core().as_control_plane() as cur:
+                holders = repository.find_for_request(cur, request.slug, key)
+            tenant = _same_request(holders, request.slug, key, request_hash)
+            if tenant is None:
+                raise _email_conflict()
         if tenant is None:
-            if _admin_email_taken(settings, request.admin_email):
-                # A concurrent run of this very request may have made its tenant and admin
-                # since the look-up above: only if it did not is the email another tenant's.
-                with core().as_control_plane() as cur:
-                    holders = repository.find_for_request(cur, request.slug, key)
-                if _same_request(holders, request.slug, key, request_hash) is None:
-                    raise _email_conflict()
-                continue
             with core().as_control_plane() as cur:
                 tenant_id = repository.insert_tenant(cur, stored, key, request_hash, owner)
                 tenant = repository.find(cur, tenant_id) if tenant_id else None

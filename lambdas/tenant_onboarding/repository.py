@@ -124,15 +124,15 @@ def find_for_request(cur: Cursor, slug: str, key: str | None) -> list[Tenant]:
     return [Tenant.from_row(row) for row in cur.fetchall()]
 
 
-def admin_email_holder(cur: Cursor, email: str) -> str | None:
-    """The slug of a tenant, of any status, whose admin is `email` (in any case), or None."""
+def admin_email_in_use(cur: Cursor, email: str) -> bool:
+    """Whether a tenant of any status has `email` as its admin. Compared in lower case: rows
+    written before admin emails were lower-cased may keep the local part's case."""
     cur.execute(
-        "SELECT slug FROM tenants WHERE lower(admin_email) = lower(%(email)s)"
-        " ORDER BY created_at LIMIT 1",
+        "SELECT EXISTS (SELECT FROM tenants WHERE lower(admin_email) = lower(%(email)s))",
         {"email": email},
     )
     row = cur.fetchone()
-    return str(row[0]) if row else None
+    return bool(row and row[0])
 
 
 def insert_tenant(

@@ -57,7 +57,7 @@ def usage_day(event: object, now: datetime | None = None) -> date:
                 f"'{ALLOW_EMPTY}' must be true or false, got {event[ALLOW_EMPTY]!r}"
             )
         return _backfill_day(event["date"], now or datetime.now(UTC))
-    if "detail-type" in event or "source" in event or "time" in event:
+    if any(field in event for field in (*SCHEDULED_EVENT, "time")):
         for field, expected in SCHEDULED_EVENT.items():
             if event.get(field) != expected:
                 raise InvalidEventError(

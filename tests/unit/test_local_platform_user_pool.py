@@ -10,11 +10,11 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
 from moto.server import ThreadedMotoServer
 
 from scripts import local_platform
+from scripts.platform_services import provision
 from scripts.platform_services.files import read_env_file, write_env_file
 from scripts.platform_services.provision import ensure_user_pool
 from scripts.platform_services.settings import Settings
@@ -48,13 +48,7 @@ def emulator() -> Iterator[dict[str, str]]:
 
 
 def _cognito(env: dict[str, str]) -> Any:
-    return boto3.client(
-        "cognito-idp",
-        endpoint_url=env["AWS_ENDPOINT_URL"],
-        region_name=env["AWS_DEFAULT_REGION"],
-        aws_access_key_id="local",
-        aws_secret_access_key="local",
-    )
+    return provision._emulator_client(env, "cognito-idp")
 
 
 def test_user_pool_is_created_once_with_the_platform_groups(emulator: dict[str, str]) -> None:
